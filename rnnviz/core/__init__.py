@@ -1,0 +1,1 @@
+"""The GUI-free engine: configs, cells, tasks, recording, training, graphs and traces."""

@@ -1,0 +1,71 @@
+"""The loss of a task, total and per time step, for every target layout of ``TaskBatch``.
+
+``task_loss(y_hat, y, loss)`` takes the model output ``y_hat`` (T, B, O) and targets ``y``:
+
+* ``"mse"`` / ``"bce"``: float ``y`` (B, O) = target at the last step only, or (T, B, O)
+  with NaN where there is no target. ``"bce"`` treats ``y_hat`` as logits.
+* ``"ce"``: int64 ``y`` (B,) = last step only, or (T, B) with -100 where there is no target;
+  ``y_hat`` are the logits over O classes.
+
+``L`` is the mean over every target element present (differentiable). ``per_step`` (T,) is
+the same mean restricted to step t — detached, NaN at steps without any target. If no target
+is present at all, ``L`` is a differentiable zero (e.g. an early truncated-BPTT chunk).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE = -100
+LOSSES = ("mse", "ce", "bce")
+
+
+def _masked_mean(per_elem: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """per_elem, mask (T, B, ...) -> (mean over present elements, (T,) per-step means)."""
+    per_elem = torch.where(mask, per_elem, torch.zeros_like(per_elem))
+    count = mask.sum()
+    total = per_elem.sum() / count if count > 0 else per_elem.sum() * 0.0
+    dims = tuple(range(1, per_elem.dim()))
+    step_count = mask.sum(dim=dims).to(per_elem.dtype)  # (T,)
+    step_sum = per_elem.detach().sum(dim=dims)  # (T,)
+    per_step = torch.where(step_count > 0, step_sum / step_count.clamp(min=1),
+                           torch.full_like(step_sum, float("nan")))
+    return total, per_step
+
+
+def task_loss(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (L scalar, per_step (T,)) for outputs y_hat (T, B, O) and targets y."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if y_hat.dim() != 3:
+        raise ValueError(f"y_hat must be (T, B, O), got shape {tuple(y_hat.shape)}")
+    T, B, n_out = y_hat.shape  # n_out = O
+    y = y.to(y_hat.device)
+    if loss == "ce":
+        if tuple(y.shape) not in {(B,), (T, B)}:
+            raise ValueError(f"ce targets must be (B,)=({B},) or (T, B)=({T}, {B}), "
+                             f"got {tuple(y.shape)}")
+        if y.dim() == 1:  # (B,) -> (T, B), target at the last step only
+            full = torch.full((T, B), IGNORE, dtype=torch.long, device=y.device)
+            full[-1] = y
+            y = full
+        y = y.long()
+        per = F.cross_entropy(y_hat.reshape(T * B, n_out), y.reshape(-1), ignore_index=IGNORE,
+                              reduction="none").view(T, B)  # (T, B)
+        return _masked_mean(per, y != IGNORE)
+    if tuple(y.shape) not in {(B, n_out), (T, B, n_out)}:
+        raise ValueError(f"{loss} targets must be (B, O)=({B}, {n_out}) or "
+                         f"(T, B, O)=({T}, {B}, {n_out}), got {tuple(y.shape)}")
+    if y.dim() == 2:  # (B, O) -> (T, B, O), NaN = no target
+        full = torch.full((T, B, n_out), float("nan"), dtype=y_hat.dtype, device=y.device)
+        full[-1] = y
+        y = full
+    y = y.to(y_hat.dtype)
+    mask = ~torch.isnan(y)  # (T, B, O)
+    target = torch.nan_to_num(y, nan=0.0)
+    if loss == "mse":
+        per = (y_hat - target) ** 2
+    else:
+        per = F.binary_cross_entropy_with_logits(y_hat, target, reduction="none")
+    return _masked_mean(per, mask)

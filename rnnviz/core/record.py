@@ -1,0 +1,340 @@
+"""Record one run: forward pass and backpropagation through time, nothing updated.
+
+Two engines compute the same numbers:
+
+* ``"bptt"`` (default): torch's native kernel runs the forward pass, the gates are recomputed
+  for all steps at once from h_{t-1} and x_t, and the backward pass is BPTT written out from
+  the cell equations — one small loop over time that carries dL/dh_t (and dL/dc_t) back, then
+  every parameter gradient as one matrix product over all steps. It yields the *total*
+  gradient dL/dh_t at every step for the price of an ordinary backward pass.
+* ``"autograd"``: the cells of :mod:`rnnviz.core.cells` step by step under torch.autograd, with
+  ``torch.autograd.grad`` taken with respect to every h_t. The reference the tests hold the
+  fast engine to.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from rnnviz.core.losses import task_loss
+from rnnviz.core.trace import Trace
+
+MAX_SPECTRUM_SIZE = 1024  # W_hh blocks larger than this skip the SVD/eigendecomposition
+
+
+def _infer_loss(y: torch.Tensor) -> str:
+    return "ce" if not torch.is_floating_point(y) else "mse"
+
+
+def record(model, x, y, loss: str = "auto", clip_norm: float | None = None, clip_value: float | None = None,
+           engine: str = "bptt", meta: dict | None = None) -> Trace:
+    """Run ``x`` (T, B, I) through ``model``, backpropagate the task loss against ``y``, return a Trace.
+
+    ``y`` follows :mod:`rnnviz.core.tasks` (float targets → MSE, integer classes → cross-entropy,
+    no time axis → only the last step has a target). ``clip_norm`` / ``clip_value`` report what
+    clipping would do to the parameter gradients; the weights are never changed.
+    """
+    if engine not in ("bptt", "autograd"):
+        raise ValueError(f"engine must be 'bptt' or 'autograd', not {engine!r}")
+    if x.dim() != 3 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"x must be (T, B, I) with T, B >= 1; got {tuple(x.shape)}")
+    cfg = model.cfg
+    if x.shape[2] != cfg.input_size:
+        raise ValueError(f"x has {x.shape[2]} input features but the model expects {cfg.input_size}")
+    device = model.device
+    x = x.to(device=device, dtype=torch.float32)
+    y = y.to(device)
+    loss = _infer_loss(y) if loss == "auto" else loss
+    params = dict(model.named_parameters())
+    if engine == "autograd":
+        states, grads, y_hat, L, per_step = _autograd_engine(model, x, y, loss, params)
+    else:
+        states, grads, y_hat, L, per_step = _bptt_engine(model, x, y, loss)
+    return _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_value, meta, loss)
+
+
+# ---------------------------------------------------------------------------------------
+# Reference engine: autograd through the step-by-step equations
+# ---------------------------------------------------------------------------------------
+def _autograd_engine(model, x, y, loss, params):
+    cfg = model.cfg
+    y_hat, _, rec = model.forward_equations(x, keep=True)
+    L, per_step = task_loss(y_hat, y, loss)
+    hs = [h for seq in rec["h"] for h in seq]
+    cs = [c for seq in rec["c"] for c in seq] if cfg.cell == "lstm" else []
+    names = list(params)
+    wrt = [params[n] for n in names] + hs + cs
+    out = torch.autograd.grad(L, wrt, allow_unused=True)
+    zero = [torch.zeros_like(w) if g is None else g for w, g in zip(wrt, out, strict=True)]
+    pgrads = dict(zip(names, zero[: len(names)], strict=True))
+    K, T = len(rec["h"]), x.shape[0]
+
+    def stack(seqs):  # K lists of T (B, H) tensors → (K, T, B, H)
+        return torch.stack([torch.stack(list(s)) for s in seqs]).detach()
+
+    gh = zero[len(names): len(names) + K * T]
+    gc = zero[len(names) + K * T:]
+    states = {
+        "hidden": stack(rec["h"]),
+        "cell": stack(rec["c"]) if cfg.cell == "lstm" else None,
+        "gates": {g: stack([[step[g] for step in seq] for seq in rec["gates"]]) for g in cfg.gate_names},
+    }
+    grads = {
+        "hidden": stack([gh[k * T:(k + 1) * T] for k in range(K)]),
+        "cell": stack([gc[k * T:(k + 1) * T] for k in range(K)]) if cfg.cell == "lstm" else None,
+        "params": pgrads,
+    }
+    return states, grads, y_hat.detach(), L.detach(), per_step
+
+
+# ---------------------------------------------------------------------------------------
+# Fast engine: native forward, vectorised gates, hand-written BPTT
+# ---------------------------------------------------------------------------------------
+_VF_FN = {"lstm": "lstm", "gru": "gru"}
+
+
+@torch.no_grad()
+def _layer_forward(model, layer_in, layer):
+    """Hidden states of one layer, all directions: list of (T, B, H)."""
+    cfg = model.cfg
+    T, B, _ = layer_in.shape
+    D, H = cfg.num_directions, cfg.hidden_size
+    weights = [w for d in range(D) for w in model.layer_weights(layer, d)]
+    h0 = layer_in.new_zeros(D, B, H)
+    if model.native:
+        if cfg.cell == "lstm":
+            out = torch._VF.lstm(layer_in, (h0, h0), weights, True, 1, 0.0, False, D == 2, False)[0]
+        elif cfg.cell == "gru":
+            out = torch._VF.gru(layer_in, h0, weights, True, 1, 0.0, False, D == 2, False)[0]
+        else:
+            fn = torch._VF.rnn_relu if cfg.activation == "relu" else torch._VF.rnn_tanh
+            out = fn(layer_in, h0, weights, True, 1, 0.0, False, D == 2, False)[0]
+        return list(out.split(H, dim=2))
+    # the linear RNN: no native kernel, h_t = W_xh x_t + W_hh h_{t-1} + b
+    outs = []
+    for d in range(D):
+        W_xh, W_hh, b_xh, b_hh = model.layer_weights(layer, d)
+        xp = torch.addmm(b_xh + b_hh, layer_in.reshape(T * B, -1), W_xh.T).view(T, B, H)
+        h, hs = h0[d], [None] * T
+        for t in (reversed(range(T)) if d else range(T)):
+            h = torch.addmm(xp[t], h, W_hh.T)
+            hs[t] = h
+        outs.append(torch.stack(hs))
+    return outs
+
+
+def _shift(Hs, d):
+    """h_{t-1} in the direction's own time order: (T, B, H), zeros where the sequence starts."""
+    zero = torch.zeros_like(Hs[:1])
+    return torch.cat([zero, Hs[:-1]]) if d == 0 else torch.cat([Hs[1:], zero])
+
+
+@torch.no_grad()
+def _gates(model, layer_in, Hs, layer, d):
+    """Recompute every gate for all steps at once, plus the factors the backward pass needs."""
+    cfg = model.cfg
+    T, B, _ = layer_in.shape
+    H = cfg.hidden_size
+    W_xh, W_hh, b_xh, b_hh = model.layer_weights(layer, d)
+    h_prev = _shift(Hs, d)
+    xa = torch.addmm(b_xh, layer_in.reshape(T * B, -1), W_xh.T).view(T, B, -1)  # (T, B, G*H)
+    ha = torch.addmm(b_hh, h_prev.reshape(T * B, H), W_hh.T).view(T, B, -1)
+    out = {"h_prev": h_prev}
+    if cfg.cell == "rnn":
+        a = xa + ha
+        out["dact"] = {"tanh": lambda: 1 - Hs * Hs, "relu": lambda: (a > 0).to(a.dtype),
+                       "linear": lambda: torch.ones_like(a)}[cfg.activation]()
+        out["gates"] = {}
+    elif cfg.cell == "lstm":
+        z = xa + ha
+        i, f, o = torch.sigmoid(z[..., :H]), torch.sigmoid(z[..., H:2 * H]), torch.sigmoid(z[..., 3 * H:])
+        g = torch.tanh(z[..., 2 * H:3 * H])
+        ig = i * g
+        C = torch.empty_like(Hs)
+        c = torch.zeros_like(Hs[0])
+        for t in (reversed(range(T)) if d else range(T)):  # c_t = Γ_f c_{t-1} + Γ_i c̃_t
+            c = torch.addcmul(ig[t], f[t], c)
+            C[t] = c
+        tc = torch.tanh(C)
+        c_prev = _shift(C, d)
+        out.update(gates={"i": i, "f": f, "g": g, "o": o}, C=C,
+                   A=o * (1 - tc * tc),  # dh → dc
+                   G=torch.cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tc * o * (1 - o)], 2))
+    else:
+        r = torch.sigmoid(xa[..., :H] + ha[..., :H])
+        z = torch.sigmoid(xa[..., H:2 * H] + ha[..., H:2 * H])
+        hn = ha[..., 2 * H:]
+        n = torch.tanh(xa[..., 2 * H:] + r * hn)
+        P1 = (1 - z) * (1 - n * n)  # dh → d(n pre-activation)
+        Pr = P1 * hn * r * (1 - r)
+        Pz = (h_prev - n) * z * (1 - z)
+        out.update(gates={"r": r, "z": z, "n": n}, Z=z,
+                   Gx=torch.cat([Pr, Pz, P1], 2),  # dh → input-side pre-activation grads
+                   Gh=torch.cat([Pr, Pz, P1 * r], 2))  # dh → hidden-side pre-activation grads
+    return out
+
+
+@torch.no_grad()
+def _backward_direction(cell, W_hh, direct, fac, d):
+    """BPTT for one layer and direction. direct (T, B, H): the gradient arriving from above at
+    each step. Returns total dL/dh_t, dL/dc_t (LSTM) and the pre-activation grads (input side,
+    hidden side), each stacked over time."""
+    T = direct.shape[0]
+    order = range(T) if d else reversed(range(T))
+    dH = [None] * T
+    Wt = W_hh  # dz (B, G*H) @ W_hh (G*H, H) → (B, H)
+    dh_rec = torch.zeros_like(direct[0])
+    if cell == "rnn":
+        dact = fac["dact"]
+        for t in order:
+            dh = direct[t] + dh_rec
+            dH[t] = dh
+            dh_rec = (dh * dact[t]) @ Wt
+        dH = torch.stack(dH)
+        da = dH * dact
+        return dH, None, da, da
+    if cell == "lstm":
+        A, G, F = fac["A"], fac["G"], fac["gates"]["f"]
+        dC = [None] * T
+        dc_rec = torch.zeros_like(dh_rec)
+        for t in order:
+            dh = direct[t] + dh_rec
+            dc = torch.addcmul(dc_rec, dh, A[t])
+            dH[t], dC[t] = dh, dc
+            dh_rec = (torch.cat([dc, dc, dc, dh], 1) * G[t]) @ Wt
+            dc_rec = dc * F[t]
+        dH, dC = torch.stack(dH), torch.stack(dC)
+        dz = torch.cat([dC, dC, dC, dH], 2) * G
+        return dH, dC, dz, dz
+    Gh, Z = fac["Gh"], fac["Z"]
+    for t in order:
+        dh = direct[t] + dh_rec
+        dH[t] = dh
+        dh_rec = torch.addcmul((torch.cat([dh, dh, dh], 1) * Gh[t]) @ Wt, dh, Z[t])
+    dH = torch.stack(dH)
+    dH3 = torch.cat([dH, dH, dH], 2)
+    return dH, None, dH3 * fac["Gx"], dH3 * Gh
+
+
+def _bptt_engine(model, x, y, loss):
+    cfg = model.cfg
+    T, B, _ = x.shape
+    D, H = cfg.num_directions, cfg.hidden_size
+    layer_inputs, hidden, facs = [], [], []
+    layer_in = x
+    for layer in range(cfg.num_layers):
+        Hs = _layer_forward(model, layer_in, layer)
+        layer_inputs.append(layer_in)
+        for d in range(D):
+            hidden.append(Hs[d])
+            facs.append(_gates(model, layer_in, Hs[d], layer, d))
+        layer_in = torch.cat(Hs, 2) if D == 2 else Hs[0]
+    # the head and the loss: ordinary autograd, they are not recurrent
+    top = layer_in.detach().requires_grad_(True)  # (T, B, D*H)
+    with torch.enable_grad():
+        y_hat = model.head(top)
+        L, per_step = task_loss(y_hat, y, loss)
+        d_top, g_w, g_b = torch.autograd.grad(L, [top, model.head.weight, model.head.bias])
+    pgrads = {"head.weight": g_w, "head.bias": g_b}
+    grad_h, grad_c = [None] * len(hidden), [None] * len(hidden)
+    direct = d_top
+    with torch.no_grad():
+        for layer in reversed(range(cfg.num_layers)):
+            inp = layer_inputs[layer]
+            d_in = torch.zeros_like(inp)
+            for d in range(D):
+                k = layer * D + d
+                W_xh, W_hh, _, _ = model.layer_weights(layer, d)
+                dH, dC, dzx, dzh = _backward_direction(cfg.cell, W_hh, direct[..., d * H:(d + 1) * H], facs[k], d)
+                grad_h[k], grad_c[k] = dH, dC
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                flat_x, flat_h = dzx.reshape(T * B, -1), dzh.reshape(T * B, -1)
+                pgrads["rnn.weight_ih" + sfx] = flat_x.T @ inp.reshape(T * B, -1)
+                pgrads["rnn.weight_hh" + sfx] = flat_h.T @ facs[k]["h_prev"].reshape(T * B, H)
+                pgrads["rnn.bias_ih" + sfx] = flat_x.sum(0)
+                pgrads["rnn.bias_hh" + sfx] = flat_h.sum(0)
+                d_in += (flat_x @ W_xh).view_as(inp)
+            direct = d_in
+    order = [n for n, _ in model.named_parameters()]
+    states = {"hidden": torch.stack(hidden),
+              "cell": torch.stack([f["C"] for f in facs]) if cfg.cell == "lstm" else None,
+              "gates": {g: torch.stack([f["gates"][g] for f in facs]) for g in cfg.gate_names}}
+    grads = {"hidden": torch.stack(grad_h), "cell": torch.stack(grad_c) if cfg.cell == "lstm" else None,
+             "params": {n: pgrads[n] for n in order}}
+    return states, grads, y_hat.detach(), L.detach(), per_step
+
+
+# ---------------------------------------------------------------------------------------
+def clip_report(grads: dict, clip_norm: float | None, clip_value: float | None):
+    """(global norm before, norm after, clipped?) for torch's clip_grad_norm_ / clip_grad_value_."""
+    norms = torch.stack([g.detach().float().norm() for g in grads.values()])
+    total = float(norms.norm())
+    after, clipped = total, False
+    if clip_value is not None:
+        clipped_grads = [g.clamp(-clip_value, clip_value) for g in grads.values()]
+        clipped = any(bool((g.abs() > clip_value).any()) for g in grads.values())
+        after = float(torch.stack([g.norm() for g in clipped_grads]).norm())
+    if clip_norm is not None and math.isfinite(total):
+        coef = clip_norm / (after + 1e-6)  # the same formula as torch.nn.utils.clip_grad_norm_
+        if coef < 1:
+            after, clipped = after * coef, True
+    elif clip_norm is not None:
+        clipped = True
+    return total, after, clipped
+
+
+def _spectrum(model):
+    cfg = model.cfg
+    G, H = cfg.num_gates, cfg.hidden_size
+    K = cfg.num_layers * cfg.num_directions
+    sv = np.full((K, G, H), np.nan, dtype=np.float32)
+    ev = np.full((K, G, H), np.nan, dtype=np.complex64)
+    if H > MAX_SPECTRUM_SIZE:
+        return sv, ev
+    with torch.no_grad():
+        for layer in range(cfg.num_layers):
+            for d in range(cfg.num_directions):
+                W_hh = model.layer_weights(layer, d)[1].detach().double().cpu()
+                blocks = W_hh.view(G, H, H)
+                if not torch.isfinite(blocks).all():
+                    continue
+                sv[layer * cfg.num_directions + d] = torch.linalg.svdvals(blocks).numpy()
+                ev[layer * cfg.num_directions + d] = torch.linalg.eigvals(blocks).numpy()
+    return sv, ev
+
+
+def _np(t):
+    return None if t is None else t.detach().float().cpu().numpy()
+
+
+def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_value, meta, loss):
+    total, after, clipped = clip_report(grads["params"], clip_norm, clip_value)
+    gh = grads["hidden"]
+    gc = grads["cell"]
+    sv, ev = _spectrum(model)
+    trace = Trace(
+        inputs=_np(x), outputs=_np(y_hat), targets=y.detach().cpu().numpy(),
+        step_loss=_np(torch.as_tensor(per_step)).astype(np.float32),
+        hidden=_np(states["hidden"]), grad_hidden=_np(gh),
+        grad_hidden_norm=_np(gh.flatten(2).norm(dim=2)),
+        cell=_np(states["cell"]), grad_cell=_np(gc),
+        grad_cell_norm=None if gc is None else _np(gc.flatten(2).norm(dim=2)),
+        gates={k: _np(v) for k, v in states["gates"].items()},
+        loss=float(L), grad_norm=total, grad_norm_clipped=after, clipped=clipped, nonfinite=False,
+        param_grad_norms={n: float(g.norm()) for n, g in grads["params"].items()},
+        whh_singular=sv, whh_eigvals=ev,
+        config=_config_dict(model.cfg), meta={"loss": loss, "clip_norm": clip_norm, "clip_value": clip_value,
+                                             **(meta or {})},
+    )
+    trace.nonfinite = bool(not math.isfinite(trace.loss) or not math.isfinite(total)
+                           or trace.nonfinite_steps().any())
+    return trace
+
+
+def _config_dict(cfg) -> dict:
+    from dataclasses import asdict
+
+    return asdict(cfg)

@@ -1,0 +1,207 @@
+"""The Trace: every number one recorded run produced, as numpy arrays.
+
+Views and exporters only read Traces. Layer/direction index ``k = layer * D + direction``.
+Files are ``.npz`` written without pickle, with the config and metadata embedded as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "rnnviz-trace"
+FORMAT_VERSION = 1
+
+_ARRAYS = ("inputs", "outputs", "targets", "step_loss", "hidden", "grad_hidden", "grad_hidden_norm",
+           "cell", "grad_cell", "grad_cell_norm", "whh_singular", "whh_eigvals")
+_SCALARS = ("loss", "grad_norm", "grad_norm_clipped", "clipped", "nonfinite")
+
+
+class TraceFileError(ValueError):
+    """A trace file that cannot be read: damaged, truncated, foreign or from a newer rnnviz."""
+
+
+@dataclass
+class Trace:
+    """Inputs, states, gates and gradients of one forward + BPTT pass.
+
+    inputs (T,B,I)  outputs (T,B,O)  targets (as given)  step_loss (T,) NaN where no target
+    hidden, grad_hidden (L*D,T,B,H)  grad_hidden_norm (L*D,T) = ||dL/dh_t|| over the batch
+    cell, grad_cell, grad_cell_norm: the LSTM's c_t and dL/dc_t (None for other cells)
+    gates {name: (L*D,T,B,H)}  whh_singular (L*D,G,H)  whh_eigvals (L*D,G,H) complex
+    loss, grad_norm (global, before clipping), grad_norm_clipped, clipped, nonfinite
+    param_grad_norms {name: norm before clipping}  config (ModelConfig as dict)  meta (dict)
+    """
+
+    inputs: np.ndarray
+    outputs: np.ndarray
+    targets: np.ndarray
+    step_loss: np.ndarray
+    hidden: np.ndarray
+    grad_hidden: np.ndarray
+    grad_hidden_norm: np.ndarray
+    loss: float
+    grad_norm: float
+    grad_norm_clipped: float
+    clipped: bool
+    nonfinite: bool
+    whh_singular: np.ndarray
+    whh_eigvals: np.ndarray
+    cell: np.ndarray | None = None
+    grad_cell: np.ndarray | None = None
+    grad_cell_norm: np.ndarray | None = None
+    gates: dict[str, np.ndarray] = field(default_factory=dict)
+    param_grad_norms: dict[str, float] = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    # -- shape helpers --------------------------------------------------------------
+    @property
+    def num_layers(self) -> int:
+        return int(self.config.get("num_layers", 1))
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.config.get("bidirectional") else 1
+
+    @property
+    def seq_len(self) -> int:
+        return self.hidden.shape[1]
+
+    @property
+    def batch_size(self) -> int:
+        return self.hidden.shape[2]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.hidden.shape[3]
+
+    @property
+    def cell_type(self) -> str:
+        return str(self.config.get("cell", "rnn"))
+
+    def index(self, layer: int, direction: int = 0) -> int:
+        """Row k of the (L*D, ...) arrays for ``layer`` and ``direction``."""
+        return layer * self.num_directions + direction
+
+    def nonfinite_steps(self) -> np.ndarray:
+        """(T,) bool: time steps where any state or gradient is NaN or ±Inf."""
+        bad = ~np.isfinite(self.hidden).all(axis=(0, 2, 3)) | ~np.isfinite(self.grad_hidden).all(axis=(0, 2, 3))
+        if self.cell is not None:
+            bad |= ~np.isfinite(self.cell).all(axis=(0, 2, 3))
+        return bad
+
+    def series(self) -> dict[str, np.ndarray]:
+        """Per-timestep 1-D series (for CSV export and plots), each of length T."""
+        out = {"t": np.arange(1, self.seq_len + 1), "step_loss": self.step_loss}
+        for k in range(self.grad_hidden_norm.shape[0]):
+            out[f"grad_h_norm_k{k}"] = self.grad_hidden_norm[k]
+            if self.grad_cell_norm is not None:
+                out[f"grad_c_norm_k{k}"] = self.grad_cell_norm[k]
+        return out
+
+    # -- files ------------------------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything as named numpy arrays (no objects), the npz layout."""
+        arrays = {"format": np.array(FORMAT), "format_version": np.array(FORMAT_VERSION)}
+        for name in _ARRAYS:
+            value = getattr(self, name)
+            if value is not None:
+                arrays[name] = np.asarray(value)
+        for name in _SCALARS:
+            arrays[name] = np.array(getattr(self, name))
+        for gate, value in self.gates.items():
+            arrays[f"gate_{gate}"] = value
+        arrays["param_names"] = np.array(list(self.param_grad_norms), dtype=str)
+        arrays["param_grad_norm_values"] = np.array(list(self.param_grad_norms.values()), dtype=np.float64)
+        arrays["config_json"] = np.array(json.dumps(self.config))
+        arrays["meta_json"] = np.array(json.dumps(self.meta, default=_json_default))
+        return arrays
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path`` (.npz) atomically: a temporary file beside it, then a rename."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+        atomic_write(path, lambda f: np.savez_compressed(f, **self.to_arrays()))
+        return path
+
+    @classmethod
+    def from_arrays(cls, arrays, source: str = "<arrays>") -> Trace:
+        get = arrays.__getitem__
+        try:
+            if str(get("format")) != FORMAT:
+                raise TraceFileError(f"{source} is not an rnnviz trace")
+            version = int(get("format_version"))
+        except KeyError:
+            raise TraceFileError(f"{source} is not an rnnviz trace (no format marker)") from None
+        if version > FORMAT_VERSION:
+            raise TraceFileError(f"{source} was written by a newer rnnviz (trace format {version}); "
+                                 f"this version reads format {FORMAT_VERSION}: please upgrade rnnviz")
+        keys = set(arrays.keys())
+        try:
+            kw = {name: np.array(get(name)) for name in _ARRAYS if name in keys}
+            for name in _SCALARS:
+                value = get(name).item()
+                kw[name] = bool(value) if name in ("clipped", "nonfinite") else float(value)
+            kw["gates"] = {k[5:]: np.array(get(k)) for k in keys if k.startswith("gate_")}
+            names = [str(n) for n in get("param_names")]
+            kw["param_grad_norms"] = dict(zip(names, map(float, get("param_grad_norm_values")), strict=True))
+            kw["config"] = json.loads(str(get("config_json")))
+            kw["meta"] = json.loads(str(get("meta_json")))
+            return cls(**kw)
+        except (KeyError, ValueError, TypeError) as exc:
+            if isinstance(exc, TraceFileError):
+                raise
+            raise TraceFileError(f"{source} is a damaged rnnviz trace: {exc}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Trace:
+        """Read a trace written by :meth:`save`; damaged or foreign files raise TraceFileError."""
+        path = Path(path)
+        if not path.exists():
+            raise TraceFileError(f"no such file: {path}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls.from_arrays(data, source=str(path))
+        except TraceFileError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+            raise TraceFileError(f"{path} is not a readable rnnviz trace ({type(exc).__name__}: {exc})") from None
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def atomic_write(path: str | os.PathLike, write) -> None:
+    """Call ``write(fileobj)`` on a temporary file in ``path``'s folder, then rename it over ``path``.
+
+    Nothing half-written is ever left under the user's name: on any error the temporary file
+    is removed and the old file (if any) is untouched.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

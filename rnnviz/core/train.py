@@ -1,0 +1,177 @@
+"""Training: a plain PyTorch loop with clipping, truncated BPTT and callbacks.
+
+The trainer knows nothing about windows or progress bars: it calls ``callback(event, payload)``
+with ``"step"`` (a dict per step), ``"trace"`` (a :class:`Trace` every ``record_every`` steps)
+and ``"end"`` (the history). Steps that record nothing run the native kernel and pay for no
+instrumentation. ``stop``/``pause``/``resume`` are safe to call from another thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import torch
+
+from rnnviz.core.config import RunConfig, TaskConfig, TrainConfig
+from rnnviz.core.losses import task_loss
+from rnnviz.core.model import RNNModel, build_model
+from rnnviz.core.record import record
+from rnnviz.core.tasks import TaskBatch, make_task
+
+Callback = Callable[[str, object], None]
+HISTORY_COLUMNS = ("step", "loss", "grad_norm", "clipped")
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """SGD, SGD with momentum, RMSprop or Adam at ``cfg.lr``."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr)
+    if cfg.optimizer == "momentum":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr)
+    return torch.optim.Adam(params, lr=cfg.lr)
+
+
+def task_batch(task: TaskConfig, index: int | None = None) -> TaskBatch:
+    """Batch ``index`` of a task (``None``: the fixed probe batch that traces are recorded on)."""
+    seed = task.seed if index is None else (task.seed * 1_000_003 + 7919 * (index + 1)) % 2**63
+    kwargs = dict(seq_len=task.seq_len, batch_size=task.batch_size, seed=seed)
+    if task.text is not None:
+        kwargs["text"] = task.text
+    return make_task(task.name, **kwargs)
+
+
+class Trainer:
+    """Trains ``model`` on batches of ``task``; see the module docstring for the callbacks."""
+
+    def __init__(self, model: RNNModel, task: TaskConfig, cfg: TrainConfig,
+                 callbacks: Iterable[Callback] = ()):
+        self.model, self.task, self.cfg = model, task, cfg
+        self.callbacks = list(callbacks)
+        self.optimizer = make_optimizer(model.parameters(), cfg)
+        self.history: list[dict] = []
+        self.traces: list = []  # (step, Trace)
+        self.step = 0
+        self.probe = task_batch(task)
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        torch.manual_seed(cfg.seed)
+
+    # -- control (any thread) ----------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def _emit(self, event: str, payload) -> None:
+        for cb in self.callbacks:
+            cb(event, payload)
+
+    # -- the loop ------------------------------------------------------------------------
+    def record_trace(self):
+        """Record a Trace of the current weights on the probe batch and announce it."""
+        cfg = self.cfg
+        trace = record(self.model, self.probe.x, self.probe.y, loss=self.probe.loss,
+                       clip_norm=cfg.clip_norm if cfg.clip == "norm" else None,
+                       clip_value=cfg.clip_value if cfg.clip == "value" else None,
+                       meta=_batch_meta(self.probe, self.step))
+        self.traces.append((self.step, trace))
+        self._emit("trace", trace)
+        return trace
+
+    def train_step(self, batch: TaskBatch) -> dict:
+        """One optimiser step on ``batch``; returns the history row."""
+        model, cfg = self.model, self.cfg
+        x, y = batch.x.to(model.device), batch.y.to(model.device)
+        model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        y_hat = self._forward(x)
+        loss, _ = task_loss(y_hat, y, batch.loss)
+        loss.backward()
+        params = [p for p in model.parameters() if p.grad is not None]
+        if cfg.clip == "norm":
+            norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm))
+            clipped = norm > cfg.clip_norm
+        else:
+            norm = float(torch.nn.utils.get_total_norm([p.grad for p in params]))
+            clipped = False
+            if cfg.clip == "value":
+                clipped = any(bool((p.grad.abs() > cfg.clip_value).any()) for p in params)
+                torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
+        finite = math.isfinite(norm) and math.isfinite(float(loss))
+        if finite:  # an exploded step is recorded, not applied: the weights stay usable
+            self.optimizer.step()
+        self.step += 1
+        return {"step": self.step, "loss": float(loss), "grad_norm": norm, "clipped": bool(clipped),
+                "applied": finite}
+
+    def _forward(self, x):
+        k = self.cfg.tbptt
+        if not k or k >= x.shape[0]:
+            return self.model(x)
+        outs, state = [], None  # truncated BPTT: gradients stop at chunk boundaries
+        for chunk in x.split(k, dim=0):
+            if state is not None:
+                state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+            y, state = self.model.forward_with_state(chunk, state)
+            outs.append(y)
+        return torch.cat(outs)
+
+    def run(self, steps: int | None = None) -> list[dict]:
+        """Train for ``steps`` (default ``cfg.steps``) more steps, or until :meth:`stop`."""
+        steps = self.cfg.steps if steps is None else steps
+        every = self.cfg.record_every
+        self._stop.clear()
+        start = time.perf_counter()
+        if every and self.step == 0 and not self.traces:
+            self.record_trace()
+        for _ in range(steps):
+            self._running.wait()
+            if self._stop.is_set():
+                break
+            row = self.train_step(task_batch(self.task, self.step))
+            row["elapsed"] = time.perf_counter() - start
+            self.history.append(row)
+            self._emit("step", row)
+            if every and self.step % every == 0:
+                self.record_trace()
+        if not self.traces or self.traces[-1][0] != self.step:
+            self.record_trace()
+        self._emit("end", self.history)
+        return self.history
+
+
+def _batch_meta(batch: TaskBatch, step: int) -> dict:
+    return {"task": batch.name, "shape": batch.shape, "vocab": batch.vocab, "tokens": batch.tokens,
+            "step": step}
+
+
+def build_run(cfg: RunConfig) -> tuple[RNNModel, TaskBatch]:
+    """The model for ``cfg`` with input/output sizes taken from its task, and the probe batch."""
+    probe = task_batch(cfg.task)
+    cfg.model.input_size = probe.input_size
+    cfg.model.output_size = probe.output_size
+    cfg.model.validate()
+    return build_model(cfg.model, cfg.device), probe
+
+
+def train(cfg: RunConfig, callbacks: Iterable[Callback] = (), steps: int | None = None) -> Trainer:
+    """Build the model for ``cfg``, train it for ``steps`` (default ``cfg.train.steps``), return the Trainer."""
+    model, _ = build_run(cfg)
+    trainer = Trainer(model, cfg.task, cfg.train, callbacks)
+    trainer.run(steps)
+    return trainer
