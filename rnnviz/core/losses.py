@@ -15,7 +15,7 @@ is present at all, ``L`` is a differentiable zero (e.g. an early truncated-BPTT 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 IGNORE = -100
 LOSSES = ("mse", "ce", "bce")
@@ -51,7 +51,7 @@ def task_loss(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Te
             full[-1] = y
             y = full
         y = y.long()
-        per = F.cross_entropy(y_hat.reshape(T * B, n_out), y.reshape(-1), ignore_index=IGNORE,
+        per = functional.cross_entropy(y_hat.reshape(T * B, n_out), y.reshape(-1), ignore_index=IGNORE,
                               reduction="none").view(T, B)  # (T, B)
         return _masked_mean(per, y != IGNORE)
     if tuple(y.shape) not in {(B, n_out), (T, B, n_out)}:
@@ -67,5 +67,5 @@ def task_loss(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Te
     if loss == "mse":
         per = (y_hat - target) ** 2
     else:
-        per = F.binary_cross_entropy_with_logits(y_hat, target, reduction="none")
+        per = functional.binary_cross_entropy_with_logits(y_hat, target, reduction="none")
     return _masked_mean(per, mask)

@@ -25,10 +25,10 @@ def next_token_probs(logits, temperature: float = 1.0) -> np.ndarray:
 
 def sample_text(model, vocab: list[str], prime: str = "", length: int = 100,
                 temperature: float = 1.0, seed: int = 0) -> str:
-    """Return ``prime`` followed by ``length`` sampled tokens.
+    """Return ``prime`` followed by ``length`` sampled tokens (seeded: same seed, same text).
 
     Character-level if every vocab entry is one character (tokens joined directly), otherwise
-    word-level (prime split with ``tokenize``, output joined with spaces). The prime is fed one
+    word-level (prime split with ``tokenize``, prime + samples re-joined with ``detokenize``). The prime is fed one
     token at a time; an empty prime starts from an all-zero input. temperature <= 0 is greedy.
     """
     if not 0 <= length <= 100_000:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 IGNORE = -100  # CE target value meaning "no target at this step"
 MAX_SIZE = 100_000
@@ -86,7 +86,7 @@ def _check_sizes(seq_len, batch_size) -> tuple[int | None, int]:
 
 def _one_hot(idx: np.ndarray, size: int) -> torch.Tensor:
     """(T, B) integer indices -> (T, B, size) float32 one-hot."""
-    return F.one_hot(torch.as_tensor(idx, dtype=torch.long), size).to(torch.float32)
+    return functional.one_hot(torch.as_tensor(idx, dtype=torch.long), size).to(torch.float32)
 
 
 def tokenize(text: str) -> list[str]:
@@ -394,12 +394,13 @@ _NAME_SENTENCES = (
 def name_tagging(batch_size: int = 4, seed: int = 0) -> TaskBatch:
     """Named-entity tagging from the notes: is each word part of a person's name?
 
-    Sentences (case kept) are drawn in a seeded order and right-padded with "<pad>".
+    Sample 0 is always the notes' "Harry Potter and Hermione Granger invented a new spell .";
+    the other sentences (case kept) follow in a seeded order, right-padded with "<pad>".
     Loss bce on one logit: y (T, B, 1) float32, 1 = name, 0 = not, NaN at padding.
     """
     _, B = _check_sizes(None, batch_size)
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(_NAME_SENTENCES))
+    order = [0, *(1 + rng.permutation(len(_NAME_SENTENCES) - 1))]  # the notes' sentence first
     chosen = [_NAME_SENTENCES[order[b % len(order)]] for b in range(B)]
     sents = [s.split() for s, _ in chosen]
     tags = [[float(v) for v in t.split()] for _, t in chosen]
