@@ -1,0 +1,440 @@
+"""The ``rnnviz`` command line: the GUI, lessons, and headless ``trace`` / ``train`` / ``export``.
+
+::
+
+    rnnviz                                   # the GUI (optionally --lesson, --present, --screenshot)
+    rnnviz lessons                           # the built-in lessons, one per line
+    rnnviz trace --config run.toml -o run.npz
+    rnnviz train --config run.toml --steps 2000 -o out/
+    rnnviz export run.npz --png fig.png
+
+Flags mirror the config keys and override the file. Bad input gets one line on stderr that
+starts with ``rnnviz:`` and exit status 2; nothing here prints a traceback. This module never
+imports Qt: the GUI is imported only when it is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import signal
+import sys
+import time
+import warnings
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# Estimated float elements of one recorded trace above which a run is refused as absurd.
+MAX_TRACE_ELEMENTS = 400_000_000
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one ``rnnviz: ...`` line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``rnnviz: ...``) instead of a usage block."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        hint = f" (see '{self.prog} --help')"
+        self.exit(EXIT_USAGE, f"rnnviz: {message}{hint}\n")
+
+
+def _say(msg: str) -> None:
+    print(f"rnnviz: {msg}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------
+# The parser
+# ---------------------------------------------------------------------------------------
+def _add_run_flags(p: argparse.ArgumentParser, out_help: str, steps_help: str) -> None:
+    p.add_argument("--config", metavar="FILE", help="run config (.toml or .json); flags below override it")
+    m = p.add_argument_group("model")
+    m.add_argument("--cell", help="rnn | lstm | gru")
+    m.add_argument("--hidden-size", type=int, metavar="H")
+    m.add_argument("--num-layers", type=int, metavar="L")
+    m.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
+    m.add_argument("--activation", help="tanh | relu | linear (SimpleRNN only)")
+    m.add_argument("--init", help="default | identity | orthogonal | xavier")
+    m.add_argument("--init-scale", type=float, metavar="S", help="scale of W_hh for identity/orthogonal")
+    m.add_argument("--forget-bias", type=float, metavar="B", help="LSTM forget-gate bias")
+    t = p.add_argument_group("task")
+    t.add_argument("--task", help="task name (adding, copy, char_lm, word_lm, sentiment, ...)")
+    t.add_argument("--seq-len", type=int, metavar="T")
+    t.add_argument("--batch-size", type=int, metavar="B")
+    t.add_argument("--text", help="your own text for the char_lm / word_lm tasks")
+    r = p.add_argument_group("training")
+    r.add_argument("--optimizer", help="sgd | momentum | rmsprop | adam")
+    r.add_argument("--lr", type=float)
+    r.add_argument("--momentum", type=float)
+    r.add_argument("--clip", help="none | norm | value (set by --clip-norm / --clip-value)")
+    r.add_argument("--clip-norm", type=float, metavar="X", help="clip the global gradient norm to X")
+    r.add_argument("--clip-value", type=float, metavar="X", help="clip every gradient element to [-X, X]")
+    r.add_argument("--tbptt", type=int, metavar="K", help="truncated BPTT window (0 = full BPTT)")
+    r.add_argument("--record-every", type=int, metavar="N", help="record a trace every N steps")
+    r.add_argument("--steps", type=int, metavar="N", help=steps_help)
+    g = p.add_argument_group("run")
+    g.add_argument("--device", help="cpu | cuda | cuda:N | mps | auto")
+    g.add_argument("--seed", type=int)
+    g.add_argument("-o", "--output", metavar="PATH", help=out_help)
+
+
+def _add_export(sub) -> None:
+    """Wire ``rnnviz export`` from rnnviz.export.cli, or a placeholder until it exists."""
+    try:
+        from rnnviz.export import cli as export_cli
+    except ImportError as exc:
+        reason = str(exc)
+    except Exception as exc:  # a broken export module must not take the whole CLI down
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        export_cli.add_parser(sub)
+        return
+    p = sub.add_parser("export", help="figures and animations from a trace (not available yet)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda args: _unavailable("export", reason))
+
+
+def _unavailable(what: str, reason: str) -> int:
+    _say(f"{what} is not available yet in this installation ({reason})")
+    return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to document the CLI)."""
+    parser = _Parser(prog="rnnviz", description="See how recurrent neural networks work. "
+                     "With no command, opens the GUI.")
+    parser.add_argument("--version", action="version", version=f"rnnviz {_version()}")
+    gui = parser.add_argument_group("GUI (no command)")
+    gui.add_argument("--lesson", metavar="NAME|FILE.toml", help="open on this lesson")
+    gui.add_argument("--present", action="store_true", help="presentation mode (large fonts, full screen)")
+    gui.add_argument("--screenshot", metavar="PATH.png", help="render the window to PATH.png and exit")
+    gui.add_argument("--config", dest="gui_config", metavar="FILE", help="open this run config")
+    parser.set_defaults(func=cmd_gui)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("lessons", help="list the built-in lessons")
+    p.set_defaults(func=cmd_lessons)
+
+    p = sub.add_parser("trace", help="record one forward + BPTT pass to a .npz trace, headless",
+                       description="Build the model for a run config, run one batch forward and "
+                       "backpropagate through time (nothing is updated unless --steps trains first), "
+                       "write a .npz trace and print a one-line summary.")
+    _add_run_flags(p, out_help="trace file to write (default: trace.npz)",
+                   steps_help="train this many steps before recording (default 0: the initial weights)")
+    p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser("train", help="train headless; writes weights, history.csv, config and traces",
+                       description="Train a run config headless. Writes into -o DIR: weights.pt, "
+                       "weights.npz, config.toml, history.csv (step,loss,grad_norm,clipped), "
+                       "traces/step_NNNNNN.npz and trace_final.npz.")
+    _add_run_flags(p, out_help="output folder (default: rnnviz-out)",
+                   steps_help="training steps (default: the config's steps)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
+    p.set_defaults(func=cmd_train)
+
+    _add_export(sub)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("rnnviz")
+    except Exception:
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------------------
+# Config from file + flags
+# ---------------------------------------------------------------------------------------
+_FLAG_KEYS = ("cell", "hidden_size", "num_layers", "bidirectional", "activation", "init", "init_scale",
+              "forget_bias", "task", "seq_len", "batch_size", "text", "optimizer", "lr", "momentum",
+              "clip", "clip_norm", "clip_value", "tbptt", "record_every", "device", "seed")
+
+
+def config_from_args(args):
+    """The RunConfig of ``--config`` (or the defaults) with the command-line flags applied."""
+    from rnnviz.core.config import RunConfig, load_config
+
+    cfg = load_config(args.config) if args.config else RunConfig()
+    flat = {k: getattr(args, k) for k in _FLAG_KEYS}
+    if args.clip_norm is not None and args.clip_value is not None:
+        raise UsageError("--clip-norm and --clip-value cannot be used together: choose one way to clip")
+    if args.clip_norm is not None:
+        if args.clip not in (None, "norm"):
+            raise UsageError(f"--clip-norm contradicts --clip {args.clip}")
+        flat["clip"] = "norm"
+    if args.clip_value is not None:
+        if args.clip not in (None, "value"):
+            raise UsageError(f"--clip-value contradicts --clip {args.clip}")
+        flat["clip"] = "value"
+    return cfg.with_overrides(**flat)
+
+
+def _check_size(cfg) -> None:
+    m, t = cfg.model, cfg.task
+    elements = t.seq_len * t.batch_size * m.hidden_size * m.num_layers * m.num_directions * (m.num_gates + 3)
+    if elements > MAX_TRACE_ELEMENTS:
+        raise UsageError(f"this run is too large to record (seq_len {t.seq_len} x batch_size {t.batch_size} x "
+                         f"hidden_size {m.hidden_size} x layers/directions/gates ~ {elements:.2g} numbers); "
+                         "make it smaller")
+
+
+def _build(cfg):
+    from rnnviz.core.train import build_run
+
+    _check_size(cfg)
+    try:
+        model, probe = build_run(cfg)
+    except ValueError as exc:  # task or device arguments the core rejects
+        raise UsageError(str(exc).splitlines()[0]) from None
+    return model, probe
+
+
+def _writable_folder(folder: Path) -> None:
+    """Create ``folder`` (and parents) and prove a file can be written there."""
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"cannot write output: {folder} exists and is not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".rnnviz-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except UsageError:
+        raise
+    except OSError as exc:
+        raise UsageError(f"cannot write output to {folder}: {exc.strerror or exc}") from None
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}" if math.isfinite(v) else str(v)
+
+
+def trace_summary(trace, path) -> str:
+    """One line: what was recorded, loss, gradient norm, clipping, NaN/Inf and where it went."""
+    c = trace.config
+    shape = f"T={trace.seq_len} B={trace.batch_size}"
+    name = f"{c.get('cell', '?')} H={c.get('hidden_size', '?')}"
+    if c.get("num_layers", 1) > 1:
+        name += f" L={c['num_layers']}"
+    if c.get("bidirectional"):
+        name += " bi"
+    clip = ""
+    if trace.meta.get("clip_norm") is not None or trace.meta.get("clip_value") is not None:
+        clip = f" (clipped to {_fmt(trace.grad_norm_clipped)})" if trace.clipped else " (not clipped)"
+    nonfinite = trace.nonfinite or not (math.isfinite(trace.loss) and math.isfinite(trace.grad_norm))
+    bad = "NaN/Inf present!" if nonfinite else "no NaN/Inf"
+    task = trace.meta.get("task", "?")
+    return (f"{name} on {task} {shape}: loss {_fmt(trace.loss)}, grad norm {_fmt(trace.grad_norm)}{clip}, "
+            f"{bad} -> {path}")
+
+
+# ---------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------
+def cmd_trace(args) -> int:
+    """``rnnviz trace``: record one run (after ``--steps`` of training, default none)."""
+    from rnnviz.core.train import Trainer
+
+    cfg = config_from_args(args)
+    out = Path(args.output or "trace.npz")
+    if out.suffix != ".npz":
+        out = out.with_name(out.name + ".npz")
+    _writable_folder(out.parent if str(out.parent) else Path("."))
+    if out.is_dir():
+        raise UsageError(f"cannot write output: {out} is a folder")
+    model, _ = _build(cfg)
+    steps = args.steps or 0
+    cfg.train.record_every = 0
+    trainer = Trainer(model, cfg.task, cfg.train)
+    if steps:
+        trainer.run(steps)  # ends by recording a trace of the trained weights
+        trace = trainer.traces[-1][1]
+    else:
+        trace = trainer.record_trace()
+    path = trace.save(out)
+    print(trace_summary(trace, path))
+    return EXIT_OK
+
+
+class _TrainWriter:
+    """Writes train outputs as they come: history.csv row by row, each trace as it is recorded."""
+
+    def __init__(self, folder: Path, bar):
+        self.folder, self.bar = folder, bar
+        (folder / "traces").mkdir(exist_ok=True)
+        self._csv_file = open(folder / "history.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._csv = csv.writer(self._csv_file)
+        self._csv.writerow(["step", "loss", "grad_norm", "clipped"])
+        self.last_trace = None
+        self.last_row = None
+        self.clipped = 0
+
+    def __call__(self, event, payload):
+        if event == "step":
+            row = payload
+            self._csv.writerow([row["step"], repr(float(row["loss"])), repr(float(row["grad_norm"])),
+                                int(bool(row["clipped"]))])
+            self._csv_file.flush()
+            self.last_row = row
+            self.clipped += bool(row["clipped"])
+            if self.bar is not None:
+                self.bar.update(1)
+                self.bar.set_postfix_str(f"loss {_fmt(row['loss'])}  grad {_fmt(row['grad_norm'])}", refresh=False)
+        elif event == "trace":
+            step = int(payload.meta.get("step", 0))
+            payload.save(self.folder / "traces" / f"step_{step:06d}.npz")
+            self.last_trace = payload
+
+    def close(self):
+        self._csv_file.close()
+
+
+def cmd_train(args) -> int:
+    """``rnnviz train``: train headless with a progress bar; write weights, history and traces."""
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from rnnviz.core.train import Trainer
+
+    cfg = config_from_args(args)
+    steps = cfg.train.steps if args.steps is None else args.steps
+    cfg = cfg.with_overrides(steps=steps)
+    folder = Path(args.output or "rnnviz-out")
+    _writable_folder(folder)
+    model, _ = _build(cfg)
+    show = not args.quiet and sys.stderr.isatty()
+    bar = tqdm(total=steps, file=sys.stderr, unit="step", dynamic_ncols=True, disable=not show, leave=True)
+    writer = _TrainWriter(folder, bar if show else None)
+    trainer = Trainer(model, cfg.task, cfg.train, callbacks=[writer])
+
+    interrupted = False
+
+    def on_sigint(signum, frame):  # first Ctrl+C: stop at the end of this step; second: abort
+        nonlocal interrupted
+        interrupted = True
+        trainer.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    start = time.perf_counter()
+    try:
+        trainer.run(steps)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        signal.signal(signal.SIGINT, old)
+        bar.close()
+        writer.close()
+    elapsed = time.perf_counter() - start
+
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save(state, folder / "weights.pt")
+    np.savez(folder / "weights.npz", **{k: v.numpy() for k, v in state.items()})
+    cfg.train.steps = trainer.step
+    cfg.save(folder / "config.toml")
+    if writer.last_trace is not None:
+        writer.last_trace.save(folder / "trace_final.npz")
+    if not args.quiet:
+        row = writer.last_row
+        last = f"loss {_fmt(row['loss'])}, grad norm {_fmt(row['grad_norm'])}" if row else "no steps run"
+        what = "stopped after" if interrupted else "trained"
+        print(f"{what} {trainer.step} steps in {elapsed:.1f} s: {last}, {writer.clipped} clipped -> {folder}")
+    if interrupted:
+        _say(f"interrupted: wrote what was done so far ({trainer.step} steps) to {folder}")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def cmd_lessons(args) -> int:
+    """``rnnviz lessons``: one lesson per line, its name then a one-line description."""
+    try:
+        from rnnviz.app.lessons import list_lessons
+    except ImportError:
+        _say("no lessons are installed yet (rnnviz.app.lessons is missing)")
+        return EXIT_OK
+    lessons = list(list_lessons())
+    width = max((len(str(lesson.name)) for lesson in lessons), default=0)
+    for lesson in lessons:
+        desc = " ".join(str(getattr(lesson, "description", "") or "").split())
+        print(f"{lesson.name:<{width}}  {desc}".rstrip())
+    return EXIT_OK
+
+
+def _has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_gui(args) -> int:
+    """No command: open the GUI (or, with --screenshot, render it to a PNG and exit)."""
+    config = None
+    if args.gui_config:
+        from rnnviz.core.config import load_config
+
+        config = load_config(args.gui_config)
+    if args.screenshot:
+        _writable_folder(Path(args.screenshot).parent if str(Path(args.screenshot).parent) else Path("."))
+        if not _has_display():
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif not _has_display():
+        _say("cannot open the GUI: no display (DISPLAY/WAYLAND_DISPLAY unset); "
+             "use --screenshot PATH.png, or a headless command (see 'rnnviz --help')")
+        return EXIT_USAGE
+    try:
+        from rnnviz.qt.app import run_gui
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        _say(f"cannot open the GUI: {missing} is not installed ({exc}); "
+             "install it with 'pip install PySide6-Essentials pyqtgraph'")
+        return EXIT_USAGE
+    return int(run_gui(config=config, lesson=args.lesson, present=args.present, screenshot=args.screenshot) or 0)
+
+
+# ---------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
+    parser = build_parser()
+    # torch's note about float() on a tensor that requires grad is noise for a CLI user
+    warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad", category=UserWarning)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and one-line parse errors
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    from rnnviz.core.config import ConfigError
+    from rnnviz.core.trace import TraceFileError
+
+    try:
+        return args.func(args)
+    except (UsageError, ConfigError, TraceFileError) as exc:
+        _say(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        _say("out of memory: make the run smaller (seq_len, batch_size, hidden_size)")
+        return EXIT_FAIL
+    except OSError as exc:
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        _say(f"cannot write or read{where}: {exc.strerror or exc}")
+        return EXIT_FAIL
+    except Exception as exc:  # never a traceback for the user; RNNVIZ_DEBUG=1 shows it
+        if os.environ.get("RNNVIZ_DEBUG"):
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _say(f"failed: {type(exc).__name__}: {msg} (set RNNVIZ_DEBUG=1 for details)")
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
