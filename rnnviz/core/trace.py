@@ -19,7 +19,7 @@ FORMAT = "rnnviz-trace"
 FORMAT_VERSION = 1
 
 _ARRAYS = ("inputs", "outputs", "targets", "step_loss", "hidden", "grad_hidden", "grad_hidden_norm",
-           "cell", "grad_cell", "grad_cell_norm", "whh_singular", "whh_eigvals")
+           "cell", "grad_cell", "grad_cell_norm", "whh_singular", "whh")
 _SCALARS = ("loss", "grad_norm", "grad_norm_clipped", "clipped", "nonfinite")
 
 
@@ -34,7 +34,7 @@ class Trace:
     inputs (T,B,I)  outputs (T,B,O)  targets (as given)  step_loss (T,) NaN where no target
     hidden, grad_hidden (L*D,T,B,H)  grad_hidden_norm (L*D,T) = ||dL/dh_t|| over the batch
     cell, grad_cell, grad_cell_norm: the LSTM's c_t and dL/dc_t (None for other cells)
-    gates {name: (L*D,T,B,H)}  whh_singular (L*D,G,H)  whh_eigvals (L*D,G,H) complex
+    gates {name: (L*D,T,B,H)}  whh (L*D,G,H,H)  whh_singular (L*D,G,H)  whh_eigvals (L*D,G,H) complex
     loss, grad_norm (global, before clipping), grad_norm_clipped, clipped, nonfinite
     param_grad_norms {name: norm before clipping}  config (ModelConfig as dict)  meta (dict)
     """
@@ -52,7 +52,7 @@ class Trace:
     clipped: bool
     nonfinite: bool
     whh_singular: np.ndarray
-    whh_eigvals: np.ndarray
+    whh: np.ndarray | None = None  # (L*D, G, H, H) the recurrent weight blocks at record time
     cell: np.ndarray | None = None
     grad_cell: np.ndarray | None = None
     grad_cell_norm: np.ndarray | None = None
@@ -60,6 +60,23 @@ class Trace:
     param_grad_norms: dict[str, float] = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+
+    @property
+    def whh_eigvals(self) -> np.ndarray:
+        """(L*D, G, H) complex eigenvalues of each W_hh block, computed on first use (they cost
+        more than the whole backward pass at H=128, and only the spectrum view wants them)."""
+        cached = self.__dict__.get("_eigvals")
+        if cached is None:
+            K, G, H = self.whh_singular.shape
+            cached = np.full((K, G, H), np.nan, dtype=np.complex64)
+            if self.whh is not None:
+                for k in range(K):
+                    for g in range(G):
+                        block = self.whh[k, g]
+                        if np.isfinite(block).all():
+                            cached[k, g] = np.linalg.eigvals(block.astype(np.float64))
+            self.__dict__["_eigvals"] = cached
+        return cached
 
     # -- shape helpers --------------------------------------------------------------
     @property

@@ -112,11 +112,12 @@ class Trainer:
             if cfg.clip == "value":
                 clipped = any(bool((p.grad.abs() > cfg.clip_value).any()) for p in params)
                 torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
-        finite = math.isfinite(norm) and math.isfinite(float(loss))
+        loss_value = loss.item()
+        finite = math.isfinite(norm) and math.isfinite(loss_value)
         if finite:  # an exploded step is recorded, not applied: the weights stay usable
             self.optimizer.step()
         self.step += 1
-        return {"step": self.step, "loss": float(loss), "grad_norm": norm, "clipped": bool(clipped),
+        return {"step": self.step, "loss": loss_value, "grad_norm": norm, "clipped": bool(clipped),
                 "applied": finite}
 
     def _forward(self, x):
