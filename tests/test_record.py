@@ -146,3 +146,15 @@ def test_bad_input_is_explained():
         rnnviz.record(model, torch.randn(4, 2, 7), torch.randn(2, 2))
     with pytest.raises(ValueError, match=r"\(T, B, I\)"):
         rnnviz.record(model, torch.randn(4, 3), torch.randn(2, 2))
+
+
+def test_per_parameter_norms_after_clipping_match_torch():
+    model = _model("gru", "tanh", 1, False, O=1)
+    x, y = torch.randn(25, 4, 3) * 3, torch.randn(4, 1) * 5
+    ref = model.to_torch()
+    torch.nn.functional.mse_loss(ref(x)[-1], y).backward()
+    torch.nn.utils.clip_grad_value_(ref.parameters(), 0.05)
+    torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.1)
+    trace = rnnviz.record(model, x, y, clip_norm=0.1, clip_value=0.05)
+    for name, p in ref.named_parameters():
+        _close(trace.param_grad_norms_clipped[name], float(p.grad.norm()), 1e-4)

@@ -300,21 +300,25 @@ def _bptt_engine(model, x, y, loss):
 
 # ---------------------------------------------------------------------------------------
 def clip_report(grads: dict, clip_norm: float | None, clip_value: float | None):
-    """(global norm before, norm after, clipped?) for torch's clip_grad_norm_ / clip_grad_value_."""
-    norms = torch.stack([g.detach().float().norm() for g in grads.values()])
-    total = float(norms.norm())
-    after, clipped = total, False
+    """What torch's clip_grad_value_ then clip_grad_norm_ would do to ``grads``, without doing it.
+
+    Returns (global norm before, global norm after, clipped?, {name: norm after}).
+    """
+    before = {n: g.detach().float().norm() for n, g in grads.items()}
+    total = float(torch.stack(list(before.values())).norm())
+    after = dict(before)
+    clipped = False
     if clip_value is not None:
-        clipped_grads = [g.clamp(-clip_value, clip_value) for g in grads.values()]
         clipped = any(bool((g.abs() > clip_value).any()) for g in grads.values())
-        after = float(torch.stack([g.norm() for g in clipped_grads]).norm())
-    if clip_norm is not None and math.isfinite(total):
-        coef = clip_norm / (after + 1e-6)  # the same formula as torch.nn.utils.clip_grad_norm_
-        if coef < 1:
-            after, clipped = after * coef, True
-    elif clip_norm is not None:
-        clipped = True
-    return total, after, clipped
+        after = {n: g.detach().float().clamp(-clip_value, clip_value).norm() for n, g in grads.items()}
+    norm_after = float(torch.stack(list(after.values())).norm())
+    if clip_norm is not None:
+        coef = clip_norm / (norm_after + 1e-6)  # the same formula as torch.nn.utils.clip_grad_norm_
+        if not math.isfinite(norm_after) or coef < 1:
+            clipped = True
+            after = {n: v * coef for n, v in after.items()}
+            norm_after = norm_after * coef if math.isfinite(norm_after) else math.nan
+    return total, norm_after, clipped, {n: float(v) for n, v in after.items()}
 
 
 def _spectrum(model):
@@ -335,7 +339,7 @@ def _np(t):
 
 
 def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_value, meta, loss):
-    total, after, clipped = clip_report(grads["params"], clip_norm, clip_value)
+    total, after, clipped, per_param_after = clip_report(grads["params"], clip_norm, clip_value)
     gh = grads["hidden"]
     gc = grads["cell"]
     whh, sv = _spectrum(model)
@@ -349,6 +353,7 @@ def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_
         gates={k: _np(v) for k, v in states["gates"].items()},
         loss=float(L), grad_norm=total, grad_norm_clipped=after, clipped=clipped, nonfinite=False,
         param_grad_norms={n: float(g.norm()) for n, g in grads["params"].items()},
+        param_grad_norms_clipped=per_param_after,
         whh_singular=sv, whh=whh,
         config=_config_dict(model.cfg), meta={"loss": loss, "clip_norm": clip_norm, "clip_value": clip_value,
                                              **(meta or {})},

@@ -36,7 +36,8 @@ class Trace:
     cell, grad_cell, grad_cell_norm: the LSTM's c_t and dL/dc_t (None for other cells)
     gates {name: (L*D,T,B,H)}  whh (L*D,G,H,H)  whh_singular (L*D,G,H)  whh_eigvals (L*D,G,H) complex
     loss, grad_norm (global, before clipping), grad_norm_clipped, clipped, nonfinite
-    param_grad_norms {name: norm before clipping}  config (ModelConfig as dict)  meta (dict)
+    param_grad_norms {name: norm before clipping}  param_grad_norms_clipped {name: after}
+    config (ModelConfig as dict)  meta (dict)
     """
 
     inputs: np.ndarray
@@ -58,6 +59,7 @@ class Trace:
     grad_cell_norm: np.ndarray | None = None
     gates: dict[str, np.ndarray] = field(default_factory=dict)
     param_grad_norms: dict[str, float] = field(default_factory=dict)
+    param_grad_norms_clipped: dict[str, float] = field(default_factory=dict)  # after clipping
     config: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
@@ -137,6 +139,8 @@ class Trace:
             arrays[f"gate_{gate}"] = value
         arrays["param_names"] = np.array(list(self.param_grad_norms), dtype=str)
         arrays["param_grad_norm_values"] = np.array(list(self.param_grad_norms.values()), dtype=np.float64)
+        arrays["param_grad_norm_clipped_values"] = np.array(
+            [self.param_grad_norms_clipped.get(n, np.nan) for n in self.param_grad_norms], dtype=np.float64)
         arrays["config_json"] = np.array(json.dumps(self.config))
         arrays["meta_json"] = np.array(json.dumps(self.meta, default=_json_default))
         return arrays
@@ -170,6 +174,9 @@ class Trace:
             kw["gates"] = {k[5:]: np.array(get(k)) for k in keys if k.startswith("gate_")}
             names = [str(n) for n in get("param_names")]
             kw["param_grad_norms"] = dict(zip(names, map(float, get("param_grad_norm_values")), strict=True))
+            if "param_grad_norm_clipped_values" in keys:
+                kw["param_grad_norms_clipped"] = dict(
+                    zip(names, map(float, get("param_grad_norm_clipped_values")), strict=True))
             kw["config"] = json.loads(str(get("config_json")))
             kw["meta"] = json.loads(str(get("meta_json")))
             return cls(**kw)
