@@ -158,3 +158,27 @@ def test_per_parameter_norms_after_clipping_match_torch():
     trace = rnnviz.record(model, x, y, clip_norm=0.1, clip_value=0.05)
     for name, p in ref.named_parameters():
         _close(trace.param_grad_norms_clipped[name], float(p.grad.norm()), 1e-4)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_torch_time_loops_used_on_gpus_give_the_same_numbers(cell, monkeypatch):
+    import rnnviz.core.record as rec
+
+    model = _model(cell, "tanh", 1, True, O=1)
+    x, y = torch.randn(8, 3, 3), torch.randn(3, 1)
+    on_numpy = rnnviz.record(model, x, y)
+    monkeypatch.setattr(rec, "LOOP_ON_NUMPY", False)
+    on_torch = rnnviz.record(model, x, y)
+    _close(on_numpy.grad_hidden, on_torch.grad_hidden)
+    _close(on_numpy.hidden, on_torch.hidden)
+    if cell == "lstm":
+        _close(on_numpy.cell, on_torch.cell)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_record_matches_cpu():
+    model = _model("lstm", "tanh", 2, True, O=1)
+    x, y = torch.randn(10, 3, 3), torch.randn(3, 1)
+    cpu = rnnviz.record(model, x, y)
+    gpu = rnnviz.record(model.to("cuda"), x, y)
+    _close(cpu.grad_hidden, gpu.grad_hidden, 1e-4)
