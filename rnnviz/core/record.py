@@ -290,7 +290,8 @@ def _bptt_engine(model, x, y, loss):
                 pgrads["rnn.weight_hh" + sfx] = flat_h.T @ facs[k]["h_prev"].reshape(T * B, H)
                 pgrads["rnn.bias_ih" + sfx] = flat_x.sum(0)
                 pgrads["rnn.bias_hh" + sfx] = flat_h.sum(0)
-                d_in += (flat_x @ W_xh).view_as(inp)
+                if layer:  # dL/dx of the input sequence itself is not needed
+                    d_in += (flat_x @ W_xh).view_as(inp)
             direct = d_in
     order = [n for n, _ in model.named_parameters()]
     states = {"hidden": torch.stack(hidden),
