@@ -218,7 +218,7 @@ class RunConfig:
         sections: dict[str, dict] = {"model": {}, "task": {}, "train": {}}
         top: dict = {}
         for key, value in data.items():
-            if key in sections:
+            if key in sections and not (key == "task" and isinstance(value, str)):  # task = "name" is flat
                 if not isinstance(value, dict):
                     raise ConfigError(f"[{key}] must be a table")
                 valid = {f.name for f in fields({"model": ModelConfig, "task": TaskConfig,
