@@ -1,0 +1,186 @@
+"""The :class:`TraceView` contract every rnnviz view implements, and small shared helpers.
+
+A view only *reads* a :class:`rnnviz.Trace`: :meth:`TraceView.set_trace` builds images and
+plot items once per run, :meth:`TraceView.set_cursor` only moves lines and overlays (it is
+called on every timeline scrub and must stay cheap).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from rnnviz.qt import theme
+
+theme.setup_pyqtgraph()
+
+PHASES = ("forward", "backward", "full")
+
+
+class TraceView(QWidget):
+    """Base class of every view: a QWidget that shows one aspect of a Trace.
+
+    Signals:
+        time_clicked(int): the user picked a time step (0-based).
+        node_clicked(int, int): graph view only, (t, k) with k = layer * D + direction.
+
+    Attributes:
+        title: the name shown in tabs / docks.
+        trace: the Trace shown (or None).
+        current_time, phase, current_k, current_b: the last cursor given to set_cursor.
+    """
+
+    title = "View"
+    time_clicked = Signal(int)
+    node_clicked = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.trace = None
+        self.compare_trace = None
+        self.compare_label = ""
+        self.current_time = 0
+        self.phase = "full"
+        self.current_k = 0
+        self.current_b = 0
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(2, 2, 2, 2)
+        self._layout.setSpacing(2)
+        self.message = QLabel("")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self._layout.addWidget(self.message)
+        theme.on_change(self._theme_changed)
+
+    # -- the contract -------------------------------------------------------------
+    def set_trace(self, trace) -> None:
+        """Show a new run (``None`` clears the view)."""
+        self.trace = trace
+
+    def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
+        """Move to time step ``t`` of ``phase`` for layer-direction row ``k`` and sample ``b``."""
+        self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(t, phase, k, b)
+
+    def set_history(self, history: list[dict], train_cfg=None) -> None:
+        """Training rows so far (only the training view uses them)."""
+
+    def set_compare(self, trace, label: str = "") -> None:
+        """A second run to compare with (``None`` ends compare mode)."""
+        self.compare_trace = trace
+        self.compare_label = label
+
+    # -- helpers ----------------------------------------------------------------------
+    def _clamp_cursor(self, t, phase, k, b):
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {', '.join(PHASES)}, not {phase!r}")
+        tr = self.trace
+        t, k, b = int(t), int(k), int(b)
+        if tr is not None:
+            t = min(max(t, 0), tr.seq_len - 1)
+            k = min(max(k, 0), tr.hidden.shape[0] - 1)
+            b = min(max(b, 0), tr.batch_size - 1)
+        return t, phase, k, b
+
+    def show_message(self, text: str) -> None:
+        """Show ``text`` centred in place of the plots ('' hides it)."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.message.setFont(theme.font(12))
+
+    def _theme_changed(self) -> None:
+        """Restyle after theme.set_scale / theme.high_contrast (subclasses extend)."""
+        self.message.setFont(theme.font(12))
+
+
+def style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "", title: str | None = None) -> None:
+    """Axis labels, fonts and pens from the theme on a PlotItem."""
+    fg = theme.foreground()
+    for name in ("left", "bottom"):
+        ax = plot.getAxis(name)
+        ax.setPen(theme.pen(fg, 1))
+        ax.setTextPen(theme.pen(fg, 1))
+        ax.setTickFont(theme.font(9))
+        ax.label.setFont(theme.font(10))
+    style = {"color": fg.name(), "font-size": f"{theme.font_px(10)}pt"}
+    if left:
+        plot.setLabel("left", left, **style)
+    if bottom:
+        plot.setLabel("bottom", bottom, **style)
+    if title is not None:
+        plot.setTitle(title, color=fg.name(), size=f"{theme.font_px(11)}pt")
+
+
+def make_cursor(plot: pg.PlotItem, angle: float = 90) -> pg.InfiniteLine:
+    """A non-movable cursor line added to ``plot``."""
+    line = pg.InfiniteLine(pos=0, angle=angle, movable=False, pen=theme.pen("cursor", 2))
+    line.setZValue(20)
+    plot.addItem(line, ignoreBounds=True)
+    return line
+
+
+class DimBand:
+    """Two translucent rectangles that dim the steps before / after a cursor in a plot."""
+
+    def __init__(self, plot: pg.PlotItem):
+        from PySide6.QtWidgets import QGraphicsRectItem
+
+        self.left = QGraphicsRectItem()
+        self.right = QGraphicsRectItem()
+        for item in (self.left, self.right):
+            item.setPen(pg.mkPen(None))
+            item.setBrush(pg.mkBrush(theme.color("dim")))
+            item.setZValue(15)
+            item.hide()
+            plot.addItem(item, ignoreBounds=True)
+        self.y0, self.y1 = -1e9, 2e9
+
+    def set_y(self, y0: float, y1: float) -> None:
+        self.y0, self.y1 = y0, y1
+
+    def update(self, lo: float | None, hi: float | None, t0: float, t1: float) -> None:
+        """Dim x in [t0, lo) and (hi, t1]; None leaves that side undimmed."""
+        for item, a, b in ((self.left, t0, lo), (self.right, hi, t1)):
+            if a is None or b is None or b <= a:
+                item.hide()
+            else:
+                item.setRect(a, self.y0, b - a, self.y1 - self.y0)
+                item.show()
+
+    @property
+    def dimmed(self) -> tuple[bool, bool]:
+        return self.left.isVisible(), self.right.isVisible()
+
+
+def finite_absmax(*arrays, default: float = 1.0) -> float:
+    """The largest finite |value| over arrays (``default`` if none / all zero)."""
+    best = 0.0
+    for a in arrays:
+        if a is None:
+            continue
+        a = np.asarray(a)
+        fin = a[np.isfinite(a)]
+        if fin.size:
+            best = max(best, float(np.abs(fin).max()))
+    return best if best > 0 else default
+
+
+def bad_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of True in a 1-D bool mask as inclusive (start, end) pairs."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return []
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts = np.flatnonzero(d == 1)
+    ends = np.flatnonzero(d == -1) - 1
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def steps_text(runs: list[tuple[int, int]], limit: int = 4) -> str:
+    """'3–7, 12' style text of 0-based runs, shown 1-based like the notes."""
+    parts = [f"{a + 1}" if a == b else f"{a + 1}–{b + 1}" for a, b in runs[:limit]]
+    if len(runs) > limit:
+        parts.append("…")
+    return ", ".join(parts)

@@ -1,0 +1,224 @@
+"""‖∂L/∂h_t‖ through time on a log axis: vanishing and exploding gradients, made visible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from rnnviz.qt import theme
+from rnnviz.qt.views.base import DimBand, TraceView, bad_runs, make_cursor, steps_text, style_plot
+from rnnviz.qt.views.heatmaps import StepAxis
+
+#: Values ≤ 0 are drawn at this floor on the log axis (and read "0" on hover).
+LOG_FLOOR = 1e-30
+
+
+def row_name(trace, k: int) -> str:
+    D = trace.num_directions
+    if trace.num_layers == 1 and D == 1:
+        return ""
+    name = f"layer {k // D + 1}"
+    if D == 2:
+        name += " →" if k % D == 0 else " ←"
+    return name
+
+
+def log_ready(values: np.ndarray, floor: float) -> np.ndarray:
+    """Positive values for a log plot: ≤ 0 → floor, ±Inf / NaN → NaN (a gap, shaded elsewhere)."""
+    v = np.asarray(values, dtype=np.float64).copy()
+    v[~np.isfinite(v)] = np.nan
+    with np.errstate(invalid="ignore"):
+        v[v <= 0] = floor
+    return v
+
+
+def data_floor(*arrays) -> float:
+    """A floor a decade below the smallest positive finite value (at least LOG_FLOOR)."""
+    best = np.inf
+    for a in arrays:
+        if a is None:
+            continue
+        a = np.asarray(a, dtype=np.float64)
+        pos = a[np.isfinite(a) & (a > 0)]
+        if pos.size:
+            best = min(best, float(pos.min()))
+    if not np.isfinite(best):
+        return 1e-12
+    return max(LOG_FLOOR, 10 ** (np.floor(np.log10(best)) - 1))
+
+
+class GradientFlowView(TraceView):
+    """‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖ dashed, LSTM) vs time step, log y, one curve per layer/direction.
+
+    Attributes: ``series`` {("h"|"c", k): raw (T,) norms from the trace}, ``curves`` {same key:
+    PlotDataItem}, ``compare_curves``, ``bad_regions`` (LinearRegionItems over NaN/Inf steps),
+    ``cursor`` (InfiniteLine), ``floor``.
+    """
+
+    title = "Gradient flow"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pw = pg.PlotWidget(axisItems={"bottom": StepAxis("bottom")})
+        self.pw.setBackground(theme.background())
+        self.plot = self.pw.getPlotItem()
+        self.plot.setLogMode(y=True)
+        self.plot.showGrid(x=False, y=True, alpha=0.25)
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=theme.foreground())
+        self._layout.addWidget(self.pw, 1)
+        self.info = QLabel(" ")
+        self.info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._layout.addWidget(self.info)
+        self.cursor = make_cursor(self.plot)
+        self.dim = DimBand(self.plot)
+        self.dim.set_y(-400, 400)
+        self.series: dict[tuple[str, int], np.ndarray] = {}
+        self.curves: dict[tuple[str, int], pg.PlotDataItem] = {}
+        self.compare_curves: dict[tuple[str, int], pg.PlotDataItem] = {}
+        self.bad_regions: list[pg.LinearRegionItem] = []
+        self.bad_note = pg.TextItem("", color=theme.NONFINITE, anchor=(0, 0))
+        self.bad_note.setZValue(30)
+        self.plot.addItem(self.bad_note, ignoreBounds=True)
+        self.floor = 1e-12
+        self.hover = ""
+        self._restyle()
+        self.pw.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.pw.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+
+    def _restyle(self) -> None:
+        style_plot(self.plot, left="‖∂L/∂h_t‖  (log scale)", bottom="time step",
+                   title="Gradient reaching each step in BPTT")
+        self.cursor.setPen(theme.pen("cursor", 2))
+        self.info.setFont(theme.font(10))
+
+    def _theme_changed(self) -> None:
+        super()._theme_changed()
+        self._restyle()
+        if self.trace is not None:
+            self._draw()
+
+    def set_trace(self, trace) -> None:
+        super().set_trace(trace)
+        self._draw()
+
+    def set_compare(self, trace, label: str = "") -> None:
+        super().set_compare(trace, label)
+        self._draw()
+
+    def _draw(self) -> None:
+        for item in [*self.curves.values(), *self.compare_curves.values(), *self.bad_regions]:
+            self.plot.removeItem(item)
+        self.legend.clear()
+        self.curves, self.compare_curves, self.series, self.bad_regions = {}, {}, {}, []
+        self.bad_note.setText("")
+        tr = self.trace
+        if tr is None:
+            self.info.setText("No run yet.")
+            return
+        cmp = self.compare_trace
+        self.floor = data_floor(tr.grad_hidden_norm, tr.grad_cell_norm,
+                                None if cmp is None else cmp.grad_hidden_norm)
+        T = tr.seq_len
+        x = np.arange(T, dtype=float)
+        for k in range(tr.grad_hidden_norm.shape[0]):
+            rn = row_name(tr, k)
+            color = theme.series_color(k)
+            self._add(("h", k), x, tr.grad_hidden_norm[k], color, Qt.PenStyle.SolidLine,
+                      f"‖∂L/∂h_t‖ {rn}".strip(), self.curves)
+            if tr.grad_cell_norm is not None:
+                self._add(("c", k), x, tr.grad_cell_norm[k], color, Qt.PenStyle.DashLine,
+                          f"‖∂L/∂c_t‖ {rn}".strip(), self.curves)
+        if cmp is not None:
+            label = self.compare_label or "compare"
+            xc = np.arange(cmp.seq_len, dtype=float)
+            for k in range(cmp.grad_hidden_norm.shape[0]):
+                color = theme.series_color(k + 4)
+                self._add(("h", k), xc, cmp.grad_hidden_norm[k], color, Qt.PenStyle.DashDotLine,
+                          f"{label}: ‖∂L/∂h_t‖ {row_name(cmp, k)}".strip(), self.compare_curves, store=False)
+        # NaN / Inf regions
+        bad = tr.nonfinite_steps() | ~np.isfinite(tr.grad_hidden_norm).all(axis=0)
+        runs = bad_runs(bad)
+        for a, b in runs:
+            region = pg.LinearRegionItem(values=(a - 0.5, b + 0.5), movable=False,
+                                         brush=pg.mkBrush(theme.color("bad")), pen=pg.mkPen(theme.NONFINITE))
+            region.setZValue(-5)
+            self.plot.addItem(region, ignoreBounds=True)
+            self.bad_regions.append(region)
+        if runs:
+            self.bad_note.setText(f"NaN/Inf at steps {steps_text(runs)}: the gradient exploded")
+            self.bad_note.setFont(theme.font(10, bold=True))
+            self.info.setText(f"⚠ non-finite gradient (NaN/Inf) at steps {steps_text(runs)} — shaded magenta")
+        else:
+            self.info.setText(self._summary())
+        self.plot.setXRange(-0.5, T - 0.5, padding=0.01)
+        self.plot.enableAutoRange(axis="y")
+        self._place_note()
+        self._move()
+
+    def _add(self, key, x, values, color, style, name, into, store=True) -> None:
+        y = log_ready(values, self.floor)
+        item = self.plot.plot(x, y, pen=theme.pen(color, 2, style), name=name, connect="finite")
+        into[key] = item
+        if store:
+            self.series[key] = np.asarray(values)
+
+    def _summary(self) -> str:
+        g = self.series.get(("h", 0))
+        if g is None or g.size < 2:
+            return ""
+        first, last = float(g[0]), float(g[-1])
+        if first > 0 and last > 0:
+            ratio = first / last
+            trend = "vanishes" if ratio < 1e-2 else "explodes" if ratio > 1e2 else "stays in range"
+            return f"‖∂L/∂h‖ at step 1 / at step T = {ratio:.3g}: the gradient {trend} going back in time"
+        return "‖∂L/∂h_1‖ = 0: nothing reaches the first step"
+
+    def _place_note(self) -> None:
+        if self.bad_regions:
+            (a, _b) = self.bad_regions[0].getRegion()
+            self.bad_note.setPos(a, np.log10(self.floor) + 1)
+
+    def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
+        super().set_cursor(t, phase, k, b)
+        self._move()
+
+    def _move(self) -> None:
+        if self.trace is None:
+            return
+        t, T = self.current_time, self.trace.seq_len
+        self.cursor.setPos(t)
+        if self.phase == "backward":
+            self.dim.update(t - 0.5, None, -0.5, T - 0.5)
+        elif self.phase == "forward":
+            self.dim.update(T - 0.5, None, -0.5, T - 0.5)
+        else:
+            self.dim.update(None, None, -0.5, T - 0.5)
+
+    def value_text(self, t: int) -> str:
+        """Hover readout for step t (1-based in the text): every curve's value, '0' for zeros."""
+        parts = []
+        for (kind, k), raw in self.series.items():
+            if 0 <= t < raw.shape[0]:
+                v = float(raw[t])
+                s = "0" if v == 0 else f"{v:.3g}"
+                rn = row_name(self.trace, k)
+                parts.append(f"‖∂L/∂{kind}‖{(' ' + rn) if rn else ''} = {s}")
+        return f"step {t + 1}: " + ", ".join(parts)
+
+    def _on_mouse_moved(self, pos) -> None:
+        if self.trace is None or not self.plot.vb.sceneBoundingRect().contains(pos):
+            return
+        t = int(round(self.plot.vb.mapSceneToView(pos).x()))
+        if 0 <= t < self.trace.seq_len:
+            self.hover = self.value_text(t)
+            self.info.setText(self.hover)
+
+    def _on_mouse_clicked(self, event) -> None:
+        if self.trace is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self.plot.vb.sceneBoundingRect().contains(event.scenePos()):
+            t = int(round(self.plot.vb.mapSceneToView(event.scenePos()).x()))
+            if 0 <= t < self.trace.seq_len:
+                self.time_clicked.emit(t)

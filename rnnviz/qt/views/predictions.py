@@ -1,0 +1,249 @@
+"""What the network predicts: next-token probabilities (language tasks) or outputs vs targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPlainTextEdit
+
+from rnnviz.qt import theme
+from rnnviz.qt.views.base import DimBand, TraceView, make_cursor, style_plot
+from rnnviz.qt.views.heatmaps import token_label
+
+TOP_K = 10
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    z = z - np.nanmax(z, axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def output_labels(trace) -> list[str]:
+    """Names of the output classes: the vocabulary, an output vocabulary, class names, or numbers."""
+    O = trace.outputs.shape[-1]
+    meta = trace.meta or {}
+    for key in ("vocab", "out_vocab", "classes"):
+        names = meta.get(key)
+        if names is not None and len(names) == O:
+            return [token_label(n) for n in names]
+    return [str(i) for i in range(O)]
+
+
+def target_at(trace, t: int, b: int):
+    """The target of step t for sample b (class index, float, or None where there is none)."""
+    y = np.asarray(trace.targets)
+    T = trace.seq_len
+    loss = (trace.meta or {}).get("loss")
+    if loss == "ce":
+        if y.ndim == 1:
+            v = int(y[b]) if t == T - 1 else -100
+        else:
+            v = int(y[t, b])
+        return None if v < 0 else v
+    if y.ndim == 2:  # (B, O): last step only
+        return float(y[b, 0]) if t == T - 1 else None
+    v = float(y[t, b, 0])
+    return None if not np.isfinite(v) else v
+
+
+class PredictionsView(TraceView):
+    """Classification tasks (loss "ce"): top-k probabilities at step t, target bar marked.
+    Regression (mse) / tagging (bce): output and target over time for sample b.
+
+    Also a read-only sampled-text box: :meth:`set_sampled_text`.
+
+    Attributes: ``mode`` ("classes" | "series" | None), ``probs`` (T, B, O) softmax,
+    ``top_indices`` / ``top_probs`` (shown bars), ``target_index``, ``bars``, ``target_bar``,
+    ``output_curve``, ``target_curve``, ``text_box``.
+    """
+
+    title = "Predictions"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pw = pg.PlotWidget()
+        self.pw.setBackground(theme.background())
+        self.plot = self.pw.getPlotItem()
+        self._layout.addWidget(self.pw, 3)
+        self.info = QLabel(" ")
+        self._layout.addWidget(self.info)
+        self.text_box = QPlainTextEdit()
+        self.text_box.setReadOnly(True)
+        self.text_box.setPlaceholderText("Sampled text appears here (language-model tasks).")
+        self.text_box.setMaximumHeight(110)
+        self._layout.addWidget(self.text_box, 1)
+        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.7)
+        self.target_bar = pg.BarGraphItem(x=[0], height=[0], width=0.7)
+        self.plot.addItem(self.bars)
+        self.plot.addItem(self.target_bar)
+        self.output_curve = self.plot.plot([], [], name="output ŷ_t")
+        self.target_curve = self.plot.plot([], [], name="target y_t")
+        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=theme.foreground())
+        self.legend.addItem(self.output_curve, "output ŷ_t")
+        self.legend.addItem(self.target_curve, "target y_t")
+        self.cursor = make_cursor(self.plot)
+        self.dim = DimBand(self.plot)
+        self.dim.set_y(-1e6, 2e6)
+        self.compare_curve = self.plot.plot([], [])
+        self.mode = None
+        self.probs = None
+        self.labels: list[str] = []
+        self.top_indices = np.zeros(0, int)
+        self.top_probs = np.zeros(0)
+        self.target_index = None
+        self._restyle()
+        self.pw.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+
+    def _restyle(self) -> None:
+        self.bars.setOpts(brush=theme.color("bar"), pen=None)
+        self.target_bar.setOpts(brush=theme.color("target"), pen=theme.pen("text", 1))
+        self.output_curve.setPen(theme.pen(theme.series_color(0), 2))
+        self.target_curve.setPen(theme.pen("target", 2, Qt.PenStyle.DashLine))
+        self.target_curve.setSymbolBrush(theme.color("target"))
+        self.compare_curve.setPen(theme.pen(theme.series_color(1), 1.5, Qt.PenStyle.DashDotLine))
+        self.info.setFont(theme.font(10))
+        self.text_box.setFont(theme.font(11))
+
+    def _theme_changed(self) -> None:
+        super()._theme_changed()
+        self._restyle()
+        self._update()
+
+    def set_sampled_text(self, text: str) -> None:
+        """Show text sampled from the model (read-only)."""
+        self.text_box.setPlainText(str(text))
+
+    def set_trace(self, trace) -> None:
+        super().set_trace(trace)
+        self.probs = None
+        if trace is None:
+            self.mode = None
+            self.pw.hide()
+            self.show_message("No run yet.")
+            return
+        self.pw.show()
+        self.show_message("")
+        self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(
+            self.current_time, self.phase, self.current_k, self.current_b)
+        loss = (trace.meta or {}).get("loss")
+        if loss == "ce":
+            self.mode = "classes"
+            self.probs = softmax(trace.outputs).astype(np.float32)
+            self.labels = output_labels(trace)
+            self.output_curve.setData([], [])
+            self.target_curve.setData([], [])
+            self.compare_curve.setData([], [])
+            self.legend.setVisible(False)
+            self.cursor.hide()
+            self.dim.update(None, None, 0, 1)
+            style_plot(self.plot, left="probability", bottom="token (top 10)")
+            self.plot.setYRange(0, 1.05, padding=0)
+        else:
+            self.mode = "series"
+            self.bars.setOpts(x=[], height=[])
+            self.target_bar.setOpts(x=[], height=[])
+            self.legend.setVisible(True)
+            self.cursor.show()
+            self.plot.getAxis("bottom").setTicks(None)
+            sig = " (sigmoid of the logit)" if loss == "bce" else ""
+            style_plot(self.plot, left=f"value{sig}", bottom="time step")
+            self._series_setup()
+        self._update()
+
+    def _series(self, trace, b: int):
+        out = np.asarray(trace.outputs[:, b, 0], dtype=float)
+        if (trace.meta or {}).get("loss") == "bce":
+            out = 1.0 / (1.0 + np.exp(-out))
+        return out
+
+    def _series_setup(self) -> None:
+        tr, b = self.trace, self.current_b
+        T = tr.seq_len
+        x = np.arange(T, dtype=float)
+        self.output_curve.setData(x, self._series(tr, b), connect="finite")
+        tgt = np.array([np.nan if (v := target_at(tr, t, b)) is None else v for t in range(T)])
+        if np.isfinite(tgt).sum() == 1:
+            self.target_curve.setData(x, tgt, symbol="o", symbolSize=10, connect="finite")
+        else:
+            self.target_curve.setData(x, tgt, symbol=None, connect="finite")
+        cmp = self.compare_trace
+        if cmp is not None and cmp.outputs.shape[1] > b:
+            self.compare_curve.setData(np.arange(cmp.seq_len, dtype=float), self._series(cmp, b), connect="finite")
+            self.legend.removeItem(self.compare_curve)
+            self.legend.addItem(self.compare_curve, f"{self.compare_label or 'compare'}: ŷ_t")
+        else:
+            self.compare_curve.setData([], [])
+            self.legend.removeItem(self.compare_curve)
+        self._shown_b = b
+        self.plot.setXRange(-0.5, T - 0.5, padding=0.01)
+        self.plot.enableAutoRange(axis="y")
+
+    def set_compare(self, trace, label: str = "") -> None:
+        super().set_compare(trace, label)
+        if self.mode == "series":
+            self._series_setup()
+        self._update()
+
+    def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
+        old_b = self.current_b
+        super().set_cursor(t, phase, k, b)
+        if self.mode == "series" and b != old_b:
+            self._series_setup()
+        self._update()
+
+    def _update(self) -> None:
+        tr = self.trace
+        if tr is None or self.mode is None:
+            return
+        t, b = self.current_time, self.current_b
+        if self.mode == "classes":
+            p = self.probs[t, b]
+            finite = np.isfinite(p)
+            if not finite.all():
+                self.bars.setOpts(x=[], height=[])
+                self.target_bar.setOpts(x=[], height=[])
+                self.info.setText(f"step {t + 1}: the output is NaN/Inf — no probabilities")
+                return
+            kk = min(TOP_K, p.shape[0])
+            top = np.argsort(-p)[:kk]
+            tgt = target_at(tr, t, b)
+            if tgt is not None and 0 <= tgt < p.shape[0] and tgt not in top:
+                top = np.concatenate([top[: kk - 1], [tgt]])
+            self.top_indices, self.top_probs = top, p[top]
+            self.target_index = tgt
+            x = np.arange(len(top))
+            is_t = top == tgt if tgt is not None else np.zeros(len(top), bool)
+            self.bars.setOpts(x=x[~is_t], height=self.top_probs[~is_t], width=0.7)
+            self.target_bar.setOpts(x=x[is_t], height=self.top_probs[is_t], width=0.7)
+            ax = self.plot.getAxis("bottom")
+            ax.setTicks([[(i, self.labels[j]) for i, j in enumerate(top)], []])
+            self.plot.setXRange(-0.6, len(top) - 0.4, padding=0)
+            tokens = (tr.meta or {}).get("tokens")
+            seen = f" after '{token_label(tokens[t])}'" if tokens is not None and len(tokens) == tr.seq_len and b == 0 else ""
+            style_plot(self.plot, title=f"step {t + 1}{seen}: P(next) for sample {b}")
+            if tgt is None:
+                self.info.setText(f"step {t + 1}: no target at this step (green bar = target where there is one)")
+            else:
+                self.info.setText(f"target '{self.labels[tgt]}' (green) has p = {p[tgt]:.3f}; "
+                                  f"top guess '{self.labels[top[0]]}' p = {p[top[0]]:.3f}")
+        else:
+            T = tr.seq_len
+            self.cursor.setPos(t)
+            if self.phase == "forward":
+                self.dim.update(None, t + 0.5 if t < T - 1 else None, -0.5, T - 0.5)
+            else:
+                self.dim.update(None, None, -0.5, T - 0.5)
+            out = float(self._series(tr, b)[t])
+            tgt = target_at(tr, t, b)
+            self.info.setText(f"step {t + 1}: output {out:.4g}" + ("" if tgt is None else f", target {tgt:.4g}"))
+
+    def _on_mouse_clicked(self, event) -> None:
+        if self.mode != "series" or event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self.plot.vb.sceneBoundingRect().contains(event.scenePos()):
+            t = int(round(self.plot.vb.mapSceneToView(event.scenePos()).x()))
+            if 0 <= t < self.trace.seq_len:
+                self.time_clicked.emit(t)
