@@ -140,3 +140,9 @@ def test_app_package_imports_no_qt():
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bidirectional_one_to_many_is_refused_with_a_reason():
+    s = SessionState(small_cfg(task="melody"))
+    assert s.set_config(bidirectional=True) is False
+    assert "bidirectional" in s.status and not s.config.model.bidirectional

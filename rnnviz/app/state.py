@@ -230,6 +230,10 @@ class SessionState:
         except (TypeError, ValueError) as exc:
             self.status = f"invalid setting: {exc}"
             return False
+        problem = combination_problem(cfg)
+        if problem:
+            self.status = problem
+            return False
         self.config = cfg
         self.dirty = True
         return True
@@ -256,6 +260,17 @@ class SessionState:
                 setattr(self, key, data[key])
 
 
+def combination_problem(cfg: RunConfig) -> str:
+    """A one-line reason why ``cfg`` cannot be shown, or '' when it is fine."""
+    from rnnviz.core.tasks import TASKS
+
+    spec = TASKS.get(cfg.task.name)
+    if spec is not None and spec.shape == "one-to-many" and cfg.model.bidirectional:
+        return (f"task {cfg.task.name!r} is one-to-many: its later inputs are generated one at a time, "
+                "so a bidirectional network cannot read them; untick bidirectional or pick another task")
+    return ""
+
+
 def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a is b or a == b)
@@ -263,4 +278,4 @@ def _same(a: Any, b: Any) -> bool:
         return a is b
 
 
-__all__ = ["FIELDS", "PHASES", "TRAINING_STATES", "VIEW_FIELDS", "EventEmitter", "SessionState"]
+__all__ = ["FIELDS", "PHASES", "TRAINING_STATES", "VIEW_FIELDS", "EventEmitter", "SessionState", "combination_problem"]

@@ -528,10 +528,11 @@ class MainWindow(QMainWindow):
 
     def _on_compare_change(self, trace) -> None:
         label = self.state.compare_label
+        history = self.state.compare_history if trace is not None else None
         for view in self.views.values():
-            if hasattr(view, "set_compare_history"):
-                view.set_compare_history(self.state.compare_history)
             view.set_compare(trace, label)
+            if hasattr(view, "set_compare_history"):
+                view.set_compare_history(history, label)
         self._update_actions()
 
     def _on_status_change(self, message: str) -> None:
