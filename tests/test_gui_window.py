@@ -1,0 +1,160 @@
+"""The main window with real widgets offscreen: controls, timeline, NaN runs, screenshots."""
+
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+import rnnviz
+from rnnviz.app.state import SessionState
+from rnnviz.qt.main_window import MainWindow
+
+
+def small_cfg(**kw):
+    base = dict(hidden_size=8, seq_len=12, batch_size=4)
+    base.update(kw)
+    return rnnviz.RunConfig().with_overrides(**base)
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow(SessionState(small_cfg()))
+    qtbot.addWidget(win)
+    win.resize(1300, 850)
+    win.show()
+    assert win.record_sync()
+    yield win
+    win.shutdown()
+
+
+def test_window_has_views_menus_and_tooltips(window):
+    assert {"graph", "hidden", "cell", "gates", "gradients", "training"} <= set(window.views)
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles[:4] == ["&File", "&View", "&Run", "&Help"]
+    assert window.file_menu is not None and window.view_menu is not None
+    assert window.actions["record"].shortcut().toString() == "Ctrl+R"
+    assert window.actions["train"].shortcut().toString() == "Ctrl+T"
+    for key, control in window.build_panel.controls.items():
+        assert control.toolTip(), f"control {key} has no tooltip"
+    for view in window.views.values():
+        assert view.trace is window.state.trace
+
+
+def test_control_change_updates_config_trace_and_graph(window, qtbot):
+    panel, state = window.build_panel, window.state
+    assert panel.controls["activation"].isEnabled()
+    assert not panel.controls["forget_bias_on"].isEnabled()
+    panel.set_value("cell", "lstm")
+    panel.set_value("num_layers", 2)
+    qtbot.waitUntil(lambda: state.config.model.cell == "lstm" and state.config.model.num_layers == 2,
+                    timeout=3000)
+    qtbot.waitUntil(lambda: state.trace is not None and state.trace.cell_type == "lstm"
+                    and state.trace.hidden.shape[0] == 2, timeout=5000)
+    assert not panel.controls["activation"].isEnabled()  # LSTM has fixed nonlinearities
+    assert "SimpleRNN only" in panel.controls["activation"].toolTip()
+    assert panel.controls["forget_bias_on"].isEnabled()
+    graph = window.views["graph"]
+    assert graph.trace is state.trace and graph.trace.config["num_layers"] == 2
+    assert set(window.views["gates"].trace.gates) == {"i", "f", "g", "o"}
+    assert window.timeline.layer_box.count() == 2
+
+
+def test_invalid_combination_is_explained_and_reverted(window, qtbot):
+    panel, state = window.build_panel, window.state
+    panel.set_value("task", "melody")
+    qtbot.waitUntil(lambda: state.config.task.name == "melody", timeout=3000)
+    assert not panel.controls["bidirectional"].isEnabled()
+    assert state.set_config(bidirectional=True) is False
+    assert "bidirectional" in window.status_label.text()
+    assert not state.config.model.bidirectional
+
+
+def test_keyboard_steps_timeline_and_views_follow(window, qtbot):
+    state, hidden, grads = window.state, window.views["hidden"], window.views["gradients"]
+    T = state.trace.seq_len
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert state.time == 2 and hidden.current_time == 2 and grads.current_time == 2
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert hidden.current_time == 1
+    qtbot.keyClick(window, Qt.Key.Key_End)
+    assert state.time == T - 1 and hidden.phase == "forward"
+    qtbot.keyClick(window, Qt.Key.Key_Right)  # into BPTT at t = T-1
+    assert state.phase == "backward" and grads.phase == "backward" and grads.current_time == T - 1
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert grads.current_time == T - 2
+    assert window.timeline.slider.value() == T + 1
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert (state.phase, state.time, hidden.current_time) == ("forward", 0, 0)
+    state.speed = 200
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert state.playing
+    qtbot.waitUntil(lambda: hidden.current_time >= 3, timeout=2000)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not state.playing
+    # sample and layer pickers reach the views too
+    window.timeline.sample_box.setValue(2)
+    assert hidden.current_b == 2
+
+
+def test_slider_scrub_and_view_click_select_time(window, qtbot):
+    state = window.state
+    T = state.trace.seq_len
+    window.timeline.slider.setValue(T + 3)  # BPTT half
+    assert (state.phase, state.time) == ("backward", T - 4)
+    window.views["hidden"].time_clicked.emit(5)
+    assert state.time == 5 and window.views["gates"].current_time == 5
+
+
+def test_nan_run_shows_a_red_warning_not_a_crash(qtbot):
+    cfg = small_cfg(activation="relu", init="identity", init_scale=4.0, seq_len=80)
+    win = MainWindow(SessionState(cfg))
+    qtbot.addWidget(win)
+    win.show()
+    assert win.record_sync()
+    assert win.state.trace.nonfinite
+    assert win.nonfinite_label.isVisibleTo(win)
+    assert "NaN/Inf" in win.nonfinite_label.text()
+    assert "exploded" in win.status_label.text()
+    win.state.jump_end()
+    win.state.step_forward()
+    qtbot.wait(20)
+    assert win.views["gradients"].current_time == cfg.task.seq_len - 1
+    win.state.set_config(init_scale=1.0, init="default")  # a tame run clears the warning
+    qtbot.waitUntil(lambda: not win.state.trace.nonfinite, timeout=5000)
+    assert not win.nonfinite_label.isVisibleTo(win)
+    win.shutdown()
+
+
+def test_own_text_runs_token_by_token(window, qtbot):
+    panel, state = window.build_panel, window.state
+    panel.controls["text"].setPlainText("hello rnn")
+    panel.text_button.click()
+    qtbot.waitUntil(lambda: state.trace.meta.get("task") == "char_lm", timeout=5000)
+    assert "".join(state.trace.meta["tokens"]) == "hello rn"
+    assert state.config.task.text == "hello rnn"
+    panel.controls["text"].setPlainText("x")
+    panel.text_button.click()
+    assert "too short" in window.status_label.text()
+
+
+def test_screenshot_subprocess_exits_zero(tmp_path):
+    out = tmp_path / "shot.png"
+    code = f"from rnnviz.qt.app import run_gui; raise SystemExit(run_gui(screenshot={str(out)!r}))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1600, 1000)
+
+
+def test_unknown_lesson_is_a_clear_error(tmp_path):
+    out = tmp_path / "x.png"
+    code = ("from rnnviz.qt.app import run_gui; "
+            f"raise SystemExit(run_gui(lesson='no-such-lesson', screenshot={str(out)!r}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "no-such-lesson" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
