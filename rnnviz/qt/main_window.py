@@ -176,6 +176,12 @@ class MainWindow(QMainWindow):
                 install_export_actions(self)
             except Exception:  # noqa: BLE001 - a broken add-on must not stop the window
                 traceback.print_exc()
+        try:  # lessons dock + menu + presentation keys (rnnviz/qt/lesson_browser.py)
+            from rnnviz.qt.lesson_browser import install_lesson_browser
+
+            install_lesson_browser(self)
+        except Exception:  # noqa: BLE001 - a broken add-on must not stop the window
+            traceback.print_exc()
 
         self._update_title()
         self._update_actions()

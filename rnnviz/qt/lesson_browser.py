@@ -1,0 +1,328 @@
+"""The lesson browser: the lecture's lessons in order, what to look at, and what to do next.
+
+:class:`LessonBrowser` is a widget (a list of built-in and user lessons, the selected lesson's
+title, description and text, its variants, and Previous / Next / Reset / Run / Open buttons).
+:func:`install_lesson_browser` puts it in a dock of a :class:`~rnnviz.qt.main_window.MainWindow`
+with a "Lessons" menu; choosing a lesson sets the window's config (the window records it) and
+shows the lesson's first panel.
+"""
+
+from __future__ import annotations
+
+import html
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rnnviz.app.lessons import Lesson, LessonError, list_lessons, load_lesson
+
+ACTION_TEXT = {"record": "Record", "train": "Train", "compare": "Compare", "sample": "Train"}
+ACTION_TIPS = {"record": "Record one forward + BPTT pass (F6)", "train": "Train {steps} steps live (F6)",
+               "compare": "Train both runs {steps} steps and compare them side by side (F6)",
+               "sample": "Train {steps} steps, then sample text (F6)"}
+
+
+class LessonBrowser(QWidget):
+    """List of lessons with their text; emits :attr:`lesson_chosen` (Lesson, variant index)."""
+
+    lesson_chosen = Signal(object, int)
+    reset_requested = Signal()
+    run_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, user_dirs=None):
+        super().__init__(parent)
+        self.user_dirs = user_dirs
+        self.lessons: list[Lesson] = []
+        self.errors: list[LessonError] = []
+        self._quiet = False
+
+        self.list = QListWidget()
+        self.list.setObjectName("lesson_list")
+        self.list.currentRowChanged.connect(self._row_changed)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setObjectName("lesson_title")
+        self.text = QTextBrowser()
+        self.text.setOpenExternalLinks(False)
+        self.variant_box = QComboBox()
+        self.variant_box.setToolTip("This lesson shows several set-ups: pick one")
+        self.variant_box.activated.connect(self._variant_picked)
+
+        self.prev_button = QPushButton("◀ Previous")
+        self.prev_button.setToolTip("Previous lesson (Ctrl+Page Up)")
+        self.prev_button.clicked.connect(lambda: self.go(-1))
+        self.next_button = QPushButton("Next ▶")
+        self.next_button.setToolTip("Next lesson (Ctrl+Page Down)")
+        self.next_button.clicked.connect(lambda: self.go(+1))
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Back to the start of this lesson: its config, fresh weights, t = 0")
+        self.reset_button.clicked.connect(self.reset_requested.emit)
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Run the lesson's suggested action (F6)")
+        self.run_button.clicked.connect(self.run_requested.emit)
+        self.open_button = QPushButton("Open lesson file…")
+        self.open_button.setToolTip("Load a lesson .toml file (copy a built-in one to start)")
+        self.open_button.clicked.connect(self.open_file_dialog)
+
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.list)
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(self.title)
+        bl.addWidget(self.variant_box)
+        bl.addWidget(self.text, 1)
+        nav = QHBoxLayout()
+        for b in (self.prev_button, self.reset_button, self.run_button, self.next_button):
+            nav.addWidget(b)
+        bl.addLayout(nav)
+        bl.addWidget(self.open_button)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(bottom)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 5)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(split)
+        self.refresh()
+
+    # ------------------------------------------------------------------ content
+    def refresh(self) -> None:
+        """Re-read the built-in and user lessons (keeps the selection by name)."""
+        current = self.current.name if self.current else None
+        self.errors = []
+        self.lessons = list_lessons(self.user_dirs, errors=self.errors)
+        self._fill(current)
+
+    def _fill(self, select: str | None) -> None:
+        self._quiet = True
+        self.list.clear()
+        for le in self.lessons:
+            item = QListWidgetItem(f"{le.order}. {le.title}" if le.builtin else f"★ {le.title}")
+            item.setToolTip(f"{le.name}: {le.description}" + ("" if le.builtin else f"\n{le.path}"))
+            item.setData(Qt.ItemDataRole.UserRole, le.name)
+            self.list.addItem(item)
+        self._quiet = False
+        names = [le.name for le in self.lessons]
+        if select in names:
+            self.select(select, emit=False)
+        elif self.lessons:
+            self._show(self.lessons[0])
+
+    @property
+    def current(self) -> Lesson | None:
+        row = self.list.currentRow() if hasattr(self, "list") else -1
+        return self.lessons[row] if 0 <= row < len(self.lessons) else None
+
+    @property
+    def variant(self) -> int:
+        return max(0, self.variant_box.currentIndex())
+
+    def add_lesson(self, lesson: Lesson) -> None:
+        """Add (or replace, by name) a lesson, e.g. one opened from a file, and select it."""
+        self.lessons = [le for le in self.lessons if le.name != lesson.name] + [lesson]
+        self._fill(None)
+        self.select(lesson.name, emit=True)
+
+    def select(self, name: str | None, emit: bool = False) -> bool:
+        """Select lesson ``name`` (emit ``lesson_chosen`` if ``emit``); False if unknown."""
+        for row, le in enumerate(self.lessons):
+            if le.name == name:
+                self._quiet = not emit
+                self.list.setCurrentRow(row)
+                self._quiet = False
+                self._show(le)
+                return True
+        return False
+
+    def go(self, delta: int) -> bool:
+        """Next (+1) / previous (-1) lesson; False at either end."""
+        row = self.list.currentRow() + delta
+        if not 0 <= row < len(self.lessons):
+            return False
+        self.list.setCurrentRow(row)
+        return True
+
+    def _row_changed(self, row: int) -> None:
+        if not 0 <= row < len(self.lessons):
+            return
+        lesson = self.lessons[row]
+        self._show(lesson)
+        if not self._quiet:
+            self.lesson_chosen.emit(lesson, 0)
+
+    def _variant_picked(self, index: int) -> None:
+        if self.current is not None:
+            self.lesson_chosen.emit(self.current, index)
+
+    def _show(self, lesson: Lesson) -> None:
+        row = self.lessons.index(lesson) if lesson in self.lessons else -1
+        self.title.setText(f"<b>{html.escape(lesson.title)}</b>")
+        self.variant_box.clear()
+        for v in lesson.variants:
+            self.variant_box.addItem(v.label)
+        self.variant_box.setVisible(bool(lesson.variants))
+        paragraphs = "".join(f"<p>{html.escape(p.strip())}</p>" for p in lesson.text.split("\n\n") if p.strip())
+        paragraphs = paragraphs.replace("\n", "<br>")
+        point = lesson.check.get("point", "")
+        panels = ", ".join(lesson.panels)
+        self.text.setHtml(
+            f"<p><i>{html.escape(lesson.description)}</i></p>{paragraphs}"
+            + (f"<p><b>What to see:</b> {html.escape(point)}</p>" if point else "")
+            + f"<p style='color:#666'>lesson <code>{html.escape(lesson.name)}</code> · panels: {panels}</p>")
+        action = lesson.action
+        self.run_button.setText("▶ " + ACTION_TEXT[action["kind"]])
+        self.run_button.setToolTip(ACTION_TIPS[action["kind"]].format(steps=action.get("steps", 0)))
+        self.prev_button.setEnabled(row > 0)
+        self.next_button.setEnabled(0 <= row < len(self.lessons) - 1)
+
+    def open_file_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open lesson file", str(Path.home()), "Lessons (*.toml)")
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path) -> Lesson | None:
+        """Load a lesson file, add it to the list and choose it; a bad file shows its message."""
+        try:
+            lesson = load_lesson(Path(path))
+        except LessonError as exc:
+            self.title.setText("<b style='color:#c00000'>Cannot open lesson</b>")
+            self.text.setPlainText(str(exc))
+            return None
+        self.add_lesson(lesson)
+        return lesson
+
+    def set_presenting(self, on: bool) -> None:
+        """Presentation mode: taller buttons (fonts follow the window's)."""
+        for b in (self.prev_button, self.next_button, self.reset_button, self.run_button, self.open_button):
+            b.setMinimumHeight(48 if on else 0)
+
+
+# ---------------------------------------------------------------------- window integration
+
+
+def apply_lesson(window, lesson: Lesson, variant: int = 0) -> None:
+    """Show ``lesson`` (variant ``variant``) in ``window``: its config (recorded), its first panel, t = 0."""
+    state = window.state
+    if hasattr(window, "stop_training"):
+        window.stop_training()
+    cfg = lesson.variant(variant).config if lesson.variants else lesson.config
+    state.compare_history = []
+    state.compare_label = ""
+    state.compare = None
+    state.history = []
+    state.lesson = lesson.name
+    state.config = cfg  # the window records the new config
+    state.playing = False
+    state.jump_start()
+    panels = [p for p in lesson.panels if p != "graph" and p in getattr(window, "views", {})]
+    if panels and hasattr(window, "show_view"):
+        window.show_view(panels[0])
+    state.status = f"lesson {lesson.order}: {lesson.title}" if lesson.builtin else f"lesson: {lesson.title}"
+
+
+def run_lesson_action(window, lesson: Lesson) -> None:
+    """Start the lesson's suggested action in ``window`` (record / train / compare / sample)."""
+    action = lesson.action
+    kind, steps = action["kind"], int(action.get("steps", 0))
+    if kind == "record":
+        window.record()
+    elif kind == "compare" and action.get("compare"):
+        overrides = {k: v for k, v in action["compare"][0].items() if k != "label"}
+        window.compare(overrides, steps)
+    else:
+        window.train(steps)
+
+
+def install_lesson_browser(window) -> LessonBrowser:
+    """Add the lesson browser dock, a "Lessons" menu and the presentation keys to ``window``."""
+    browser = LessonBrowser(window)
+    window.lesson_browser = browser
+    dock = QDockWidget("Lesson", window)
+    dock.setObjectName("lesson_dock")
+    dock.setWidget(browser)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    browser.setMinimumWidth(320)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.lesson_dock = dock
+
+    def chosen(lesson, variant):
+        try:
+            apply_lesson(window, lesson, variant)
+        except Exception as exc:  # noqa: BLE001 - a bad lesson must not take the window down
+            traceback.print_exc()
+            window.state.status = f"cannot show lesson {lesson.name}: {exc}"
+
+    def reset():
+        if browser.current is not None:
+            chosen(browser.current, browser.variant)
+
+    def run():
+        if browser.current is not None:
+            run_lesson_action(window, browser.current.variant(browser.variant))
+
+    browser.lesson_chosen.connect(chosen)
+    browser.reset_requested.connect(reset)
+    browser.run_requested.connect(run)
+
+    def on_lesson(name):
+        if name and (browser.current is None or browser.current.name != name):
+            if not browser.select(name):
+                try:
+                    lesson = load_lesson(name)
+                except LessonError:
+                    return
+                browser.lessons.append(lesson)
+                browser._fill(lesson.name)
+
+    window.state.events.subscribe("lesson", on_lesson)
+    if window.state.lesson:
+        on_lesson(window.state.lesson)
+
+    menu = window.menuBar().addMenu("&Lessons")
+    window.lessons_menu = menu
+    items = [
+        ("lesson_run", "Run the lesson's action", "F6", run),
+        ("lesson_reset", "Reset lesson to its start", "Ctrl+Shift+L", reset),
+        ("lesson_open", "Open lesson file…", "Ctrl+L", browser.open_file_dialog),
+    ]
+    for name, text, key, slot in items:
+        act = QAction(text, window)
+        act.setShortcut(QKeySequence(key))
+        act.triggered.connect(lambda _checked=False, s=slot: s())
+        window.addAction(act)
+        menu.addAction(act)
+        if isinstance(getattr(window, "actions", None), dict):
+            window.actions[name] = act
+    menu.addAction(dock.toggleViewAction())
+    from rnnviz.qt.presentation import install_presentation_keys
+
+    install_presentation_keys(window)
+    for name in ("lesson_next", "lesson_prev", "present"):
+        act = window.actions.get(name) if isinstance(getattr(window, "actions", None), dict) else None
+        if act is not None:
+            menu.addAction(act)
+    return browser
+
+
+__all__ = ["LessonBrowser", "apply_lesson", "install_lesson_browser", "run_lesson_action"]

@@ -1,0 +1,163 @@
+"""Classroom mode: full screen, large fonts, thick lines, high contrast, clicker-driven.
+
+``apply_presentation(window, on=True)`` switches a :class:`~rnnviz.qt.main_window.MainWindow`
+into presentation mode and back. The keys (installed by :func:`install_presentation_keys`,
+which ``apply_presentation`` and the lesson browser call) work with a presenter clicker:
+
+=====================  ==========================================================
+Page Down / Page Up    next / previous time step; past the last / first step: next / previous lesson
+Ctrl+Page Down / Up    next / previous lesson
+F5                     presentation mode on / off
+=====================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+
+SCALE = 1.8  # font and line factor in presentation mode
+FONT_FACTOR = 1.6  # widget fonts (menus, labels, lists)
+BUTTON_PX = 56  # step / play controls
+
+_PROP_ON = "rnnviz_presenting"
+
+
+def is_presenting(window) -> bool:
+    """Whether ``window`` is in presentation mode."""
+    return bool(window.property(_PROP_ON))
+
+
+def _theme(on: bool) -> None:
+    try:
+        from rnnviz.qt import theme
+    except ImportError:
+        return
+    set_scale = getattr(theme, "set_scale", None)
+    high_contrast = getattr(theme, "high_contrast", None)
+    if set_scale is not None:
+        set_scale(SCALE if on else 1.0)
+    if high_contrast is not None:
+        high_contrast(on)
+
+
+def _headless() -> bool:
+    app = QApplication.instance()
+    platform = app.platformName() if app is not None else os.environ.get("QT_QPA_PLATFORM", "")
+    return platform in ("offscreen", "minimal")
+
+
+def _big_controls(window, on: bool) -> None:
+    timeline = getattr(window, "timeline", None)
+    if timeline is None:
+        return
+    for b in timeline.findChildren(QAbstractButton):
+        if on:
+            if b.property("rnnviz_normal_size") is None:
+                b.setProperty("rnnviz_normal_size", b.iconSize())
+            b.setMinimumSize(BUTTON_PX, BUTTON_PX)
+            b.setIconSize(QSize(BUTTON_PX - 16, BUTTON_PX - 16))
+        elif b.property("rnnviz_normal_size") is not None:
+            b.setMinimumSize(0, 0)
+            b.setIconSize(b.property("rnnviz_normal_size"))
+
+
+def apply_presentation(window, on: bool = True) -> None:
+    """Presentation mode on or off: full screen (not when rendering offscreen), fonts ×1.6,
+    lines ×1.8, the high-contrast theme, big timeline buttons and the clicker keys."""
+    install_presentation_keys(window)
+    if on == is_presenting(window):
+        return
+    if on:
+        window.setProperty("rnnviz_normal_font", window.font())
+        font = window.font()
+        size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
+        font.setPointSizeF(size * FONT_FACTOR)
+        window.setFont(font)
+        menubar = window.menuBar() if hasattr(window, "menuBar") else None
+        if menubar is not None:
+            menubar.setFont(font)
+    else:
+        normal = window.property("rnnviz_normal_font")
+        if normal is not None:
+            window.setFont(normal)
+            if hasattr(window, "menuBar"):
+                window.menuBar().setFont(normal)
+    window.setProperty(_PROP_ON, on)
+    _theme(on)
+    _big_controls(window, on)
+    # views restyle through theme.on_change; re-push the trace so cached text items pick fonts up
+    state = getattr(window, "state", None)
+    if state is not None and getattr(state, "trace", None) is not None and hasattr(window, "_on_trace_change"):
+        window._on_trace_change(state.trace)
+    if not _headless() and not window.property("rnnviz_screenshot"):
+        if on:
+            window.setProperty("rnnviz_was_maximized", window.isMaximized())
+            window.showFullScreen()
+        elif window.isFullScreen():
+            window.showMaximized() if window.property("rnnviz_was_maximized") else window.showNormal()
+    browser = getattr(window, "lesson_browser", None)
+    if browser is not None and hasattr(browser, "set_presenting"):
+        browser.set_presenting(on)
+
+
+def toggle_presentation(window) -> None:
+    """F5: presentation mode on ↔ off."""
+    apply_presentation(window, not is_presenting(window))
+
+
+def _lesson_step(window, delta: int) -> bool:
+    browser = getattr(window, "lesson_browser", None)
+    if browser is None:
+        return False
+    return browser.go(delta)
+
+
+def page(window, delta: int) -> None:
+    """Page Down (+1) / Page Up (-1): a time step; at the end of the run: the next lesson."""
+    state = getattr(window, "state", None)
+    moved = False
+    if state is not None and getattr(state, "trace", None) is not None:
+        state.playing = False
+        moved = state.step_forward() if delta > 0 else state.step_back()
+    if not moved:
+        _lesson_step(window, delta)
+
+
+def install_presentation_keys(window) -> None:
+    """Add the clicker keys (Page Up/Down, Ctrl+Page Up/Down, F5) to ``window`` once."""
+    if window.property("rnnviz_presentation_keys"):
+        return
+    window.setProperty("rnnviz_presentation_keys", True)
+    keys = [
+        ("present", "Presentation mode", "F5", lambda: toggle_presentation(window)),
+        ("page_next", "Next step (then next lesson)", "PgDown", lambda: page(window, +1)),
+        ("page_prev", "Previous step (then previous lesson)", "PgUp", lambda: page(window, -1)),
+        ("lesson_next", "Next lesson", "Ctrl+PgDown", lambda: _lesson_step(window, +1)),
+        ("lesson_prev", "Previous lesson", "Ctrl+PgUp", lambda: _lesson_step(window, -1)),
+    ]
+    actions = getattr(window, "actions", None)
+    view_menu = getattr(window, "view_menu", None)
+    for name, text, key, slot in keys:
+        act = QAction(text, window)
+        act.setShortcut(QKeySequence(key))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda _checked=False, s=slot: s())
+        window.addAction(act)
+        if isinstance(actions, dict):
+            actions.setdefault(name, act)
+        if name == "present" and view_menu is not None:
+            view_menu.addSeparator()
+            view_menu.addAction(act)
+
+
+def widget_font_size(widget: QWidget) -> float:
+    """Point size of ``widget``'s font (tests, and views that size their own text)."""
+    return widget.font().pointSizeF()
+
+
+__all__ = ["apply_presentation", "install_presentation_keys", "is_presenting", "page", "toggle_presentation",
+           "widget_font_size"]
