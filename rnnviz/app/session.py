@@ -196,6 +196,8 @@ def save_session(path: str | os.PathLike, session: Session) -> Path:
     path = Path(path)
     if path.is_dir():
         raise SessionFileError(f"cannot save the session to {path}: it is a folder")
+    if path.exists() and not path.is_file():
+        raise SessionFileError(f"cannot save the session to {path}: it is not a regular file")
     members: list[tuple[str, bytes]] = []
     config = session.config.to_dict() if hasattr(session.config, "to_dict") else dict(session.config or {})
     from rnnviz import __version__

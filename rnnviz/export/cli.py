@@ -113,6 +113,8 @@ def _check_target(path: str) -> Path:
         raise _Fail(f"cannot write {path}: {folder} is not a folder")
     if p.is_dir():
         raise _Fail(f"cannot write {path}: it is a folder")
+    if p.exists() and not p.is_file():
+        raise _Fail(f"cannot write {path}: it is not a regular file")
     return p
 
 
