@@ -100,6 +100,7 @@ def style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "", title: str |
     fg = theme.foreground()
     for name in ("left", "bottom"):
         ax = plot.getAxis(name)
+        ax.enableAutoSIPrefix(False)
         ax.setPen(theme.pen(fg, 1))
         ax.setTextPen(theme.pen(fg, 1))
         ax.setTickFont(theme.font(9))
@@ -111,6 +112,12 @@ def style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "", title: str |
         plot.setLabel("bottom", bottom, **style)
     if title is not None:
         plot.setTitle(title, color=fg.name(), size=f"{theme.font_px(11)}pt")
+
+
+def add_legend(plot: pg.PlotItem, offset=(-10, 10)) -> pg.LegendItem:
+    """A legend with a translucent white box so it stays readable over curves."""
+    return plot.addLegend(offset=offset, labelTextColor=theme.foreground(),
+                          brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
 
 
 def make_cursor(plot: pg.PlotItem, angle: float = 90) -> pg.InfiniteLine:

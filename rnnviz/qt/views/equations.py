@@ -17,17 +17,17 @@ EQUATIONS = {
     ],
     "lstm": [
         "Γ<sub>f</sub> = σ(W<sub>f</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>f</sub>) &nbsp; <i>forget</i>",
-        "Γ<sub>i</sub> = σ(W<sub>i</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>i</sub>) &nbsp; <i>store / update (Γ<sub>u</sub>)</i>",
-        "c̃<sub>t</sub> = tanh(W<sub>c</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>c</sub>) &nbsp; <i>candidate (g)</i>",
+        "Γ<sub>i</sub> = σ(W<sub>i</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>i</sub>) &nbsp; <i>store / update (Γ<sub>u</sub>)</i>",  # noqa: E501
+        "c̃<sub>t</sub> = tanh(W<sub>c</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>c</sub>) &nbsp; <i>candidate (g)</i>",  # noqa: E501
         "Γ<sub>o</sub> = σ(W<sub>o</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>o</sub>) &nbsp; <i>output</i>",
         "c<sub>t</sub> = Γ<sub>f</sub> ⊙ c<sub>t−1</sub> + Γ<sub>i</sub> ⊙ c̃<sub>t</sub>",
         "h<sub>t</sub> = Γ<sub>o</sub> ⊙ tanh(c<sub>t</sub>)",
         "ŷ<sub>t</sub> = W<sub>hy</sub> h<sub>t</sub> + b<sub>y</sub>",
     ],
     "gru": [
-        "Γ<sub>r</sub> = σ(W<sub>r</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>r</sub>) &nbsp; <i>relevance (reset)</i>",
+        "Γ<sub>r</sub> = σ(W<sub>r</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>r</sub>) &nbsp; <i>relevance (reset)</i>",  # noqa: E501
         "Γ<sub>u</sub> = σ(W<sub>u</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>u</sub>) &nbsp; <i>update (z)</i>",
-        "h̃<sub>t</sub> = tanh(W<sub>xh</sub> x<sub>t</sub> + Γ<sub>r</sub> ⊙ (W<sub>hh</sub> h<sub>t−1</sub>) + b) &nbsp; <i>candidate (n)</i>",
+        "h̃<sub>t</sub> = tanh(W<sub>xh</sub> x<sub>t</sub> + Γ<sub>r</sub> ⊙ (W<sub>hh</sub> h<sub>t−1</sub>) + b) &nbsp; <i>candidate (n)</i>",  # noqa: E501
         "h<sub>t</sub> = (1 − Γ<sub>u</sub>) ⊙ h̃<sub>t</sub> + Γ<sub>u</sub> ⊙ h<sub>t−1</sub>",
         "ŷ<sub>t</sub> = W<sub>hy</sub> h<sub>t</sub> + b<sub>y</sub>",
     ],
@@ -87,7 +87,7 @@ class EquationsView(TraceView):
         name = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}.get(cell, cell)
         extra = []
         if trace.num_layers > 1:
-            extra.append(f"{trace.num_layers} layers: layer l reads h<sub>t</sub><sup>(l−1)</sup> in place of x<sub>t</sub>")
+            extra.append(f"{trace.num_layers} layers: layer l reads h<sub>t</sub><sup>(l−1)</sup> in place of x<sub>t</sub>")  # noqa: E501
         if trace.num_directions == 2:
             extra.append("bidirectional: a second chain runs from t = T down to 1; ŷ<sub>t</sub> reads both")
         body = "".join(f"<div style='margin:3px 0'>{s}</div>" for s in lines)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import DimBand, TraceView, bad_runs, make_cursor, steps_text, style_plot
+from rnnviz.qt.views.base import DimBand, TraceView, add_legend, bad_runs, make_cursor, steps_text, style_plot
 from rnnviz.qt.views.heatmaps import StepAxis
 
 #: Values ≤ 0 are drawn at this floor on the log axis (and read "0" on hover).
@@ -66,7 +66,7 @@ class GradientFlowView(TraceView):
         self.plot = self.pw.getPlotItem()
         self.plot.setLogMode(y=True)
         self.plot.showGrid(x=False, y=True, alpha=0.25)
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=theme.foreground())
+        self.legend = add_legend(self.plot, (-10, 10))
         self._layout.addWidget(self.pw, 1)
         self.info = QLabel(" ")
         self.info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)

@@ -31,8 +31,10 @@ from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView
 
 WINDOW = 24          # most time steps drawn at once
-SX, SY = 90.0, 80.0  # scene units per graph unit
-RADIUS = 16.0
+MIN_WINDOW = 8       # fewest, in a narrow widget
+COLUMN_PX = 64       # narrower columns than this make labels unreadable
+SX, SY = 80.0, 72.0  # scene units per graph unit
+RADIUS = 19.0
 EDGE_LABELS = {"W_xh": "W_xh", "W_hh": "W_hh", "W_hy": "W_hy", "c": "c path", "feedback": "ŷ→x"}
 
 
@@ -77,7 +79,7 @@ class _Canvas(QGraphicsView):
 
     def resizeEvent(self, event):  # noqa: N802
         super().resizeEvent(event)
-        self.owner.fit()
+        self.owner.relayout()
 
 
 class GraphView(TraceView):
@@ -160,14 +162,20 @@ class GraphView(TraceView):
     # -- drawing -----------------------------------------------------------------------
     def _window_for(self, t: int) -> tuple[int, int]:
         N = int(self.graph.graph.get("num_steps", self.trace.seq_len))
-        if N <= WINDOW:
+        width = self.columns()
+        if N <= width:
             return 0, N - 1
-        half = WINDOW // 2
+        half = max(1, width // 2)
         start = (t // half) * half - half // 2
-        start = min(max(start, 0), N - WINDOW)
-        if not start <= t <= start + WINDOW - 1:
-            start = min(max(t - half, 0), N - WINDOW)
-        return start, start + WINDOW - 1
+        start = min(max(start, 0), N - width)
+        if not start <= t <= start + width - 1:
+            start = min(max(t - half, 0), N - width)
+        return start, start + width - 1
+
+    def columns(self) -> int:
+        """How many time steps fit: WINDOW at most, fewer in a narrow widget (≥ MIN_WINDOW)."""
+        w = self.canvas.viewport().width() if self.isVisible() else WINDOW * COLUMN_PX
+        return int(min(WINDOW, max(MIN_WINDOW, w // COLUMN_PX)))
 
     def _ensure_window(self, t: int, force: bool = False) -> None:
         win = self._window_for(t)
@@ -184,8 +192,9 @@ class GraphView(TraceView):
         a, b = self.window
         N = int(G.graph.get("num_steps", self.trace.seq_len))
         keep = [n for n, d in G.nodes(data=True) if d.get("t") is None or a <= d["t"] <= b]
-        font = theme.font(10)
-        small = theme.font(8)
+        font = theme.font(12)
+        small = theme.font(10)
+        edge_font = theme.font(10)
         for n in keep:
             d = G.nodes[n]
             x, y = d["pos"]
@@ -198,7 +207,7 @@ class GraphView(TraceView):
             item.setZValue(2)
             item.setToolTip(self._tooltip(n))
             label = QGraphicsSimpleTextItem(d.get("label", ""), item)
-            label.setFont(small if len(d.get("label", "")) > 3 else font)
+            label.setFont(small if len(d.get("label", "")) > 4 else font)
             br = label.boundingRect()
             label.setPos(px - br.width() / 2, py - br.height() / 2)
             self.scene.addItem(item)
@@ -218,7 +227,7 @@ class GraphView(TraceView):
             if wn in EDGE_LABELS and key not in labelled:
                 labelled.add(key)
                 text = QGraphicsSimpleTextItem(EDGE_LABELS[wn])
-                text.setFont(small)
+                text.setFont(edge_font)
                 text.setBrush(QBrush(theme.color("text")))
                 mid = (p1 + p2) / 2
                 horizontal = abs(p2.x() - p1.x()) > abs(p2.y() - p1.y())
@@ -230,6 +239,14 @@ class GraphView(TraceView):
                             if (a, b) != (0, N - 1) else f"{N} steps")
         rect = self.scene.itemsBoundingRect().adjusted(-20, -20, 20, 20)
         self.scene.setSceneRect(rect)
+        self.fit()
+
+    def relayout(self) -> None:
+        """After a resize: a different number of columns may fit."""
+        if self.graph is not None and self.trace is not None:
+            if self._window_for(self.current_time) != self.window:
+                self._ensure_window(self.current_time)
+                self._recolor()
         self.fit()
 
     def fit(self) -> None:
@@ -288,6 +305,12 @@ class GraphView(TraceView):
                 reached = phase == "full" or (phase == "backward" and nt >= t)
                 if phase == "backward" and reached:
                     brush = grad_brush(glog)
+                elif phase == "backward":
+                    brush = state_brush(value, level)
+                    if brush is not None:
+                        c = brush.color()
+                        brush = QBrush(QColor((c.red() + 3 * 242) // 4, (c.green() + 3 * 242) // 4,
+                                              (c.blue() + 3 * 242) // 4))
                 elif phase == "forward" and nt > t:
                     brush = idle
                     reached = False
@@ -331,7 +354,7 @@ class GraphView(TraceView):
                 if math.isfinite(glog):
                     frac = min(1.0, max(0.0, (glog - lo) / (hi - lo)))
                     color = seq.map(frac, mode="qcolor")
-                    base_w = 1.0 + 6.0 * frac
+                    base_w = 1.0 + (6.0 if wn in ("W_hh", "c") else 2.5) * frac
                 elif glog != -math.inf:
                     color, base_w = theme.NONFINITE, 4.0
             item.setPen(theme.pen(color, base_w, style))

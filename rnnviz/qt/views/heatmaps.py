@@ -38,9 +38,11 @@ def token_label(tok) -> str:
     return {" ": "␣", "\n": "⏎", "\t": "⇥", "": "∅"}.get(s, s)
 
 
-def token_ticks(tokens, T: int):
+def token_ticks(tokens, T: int, max_labels: int = 24):
     """Major ticks labelled with tokens (T ≤ 60), thinned so labels do not overlap."""
-    every = max(1, int(np.ceil(T / 30)))
+    longest = max((len(token_label(t)) for t in tokens), default=1)
+    max_labels = max(4, int(max_labels * 3 / max(3, longest)))
+    every = max(1, int(np.ceil(T / max_labels)))
     return [[(t, token_label(tokens[t])) for t in range(0, T, every)], []]
 
 
@@ -48,7 +50,8 @@ class HeatPanel:
     """One units × time heatmap in a PlotItem: image, colour bar, cursor, dimming, NaN overlay."""
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, title: str = "",
-                 colorbar: bool = True):
+                 colorbar: bool = True, max_labels: int = 24):
+        self.max_labels = max_labels
         self.plot = layout.addPlot(row=row, col=col, axisItems={"bottom": StepAxis("bottom")})
         self.plot.setMenuEnabled(True)
         self.title = title
@@ -111,7 +114,7 @@ class HeatPanel:
     def set_ticks(self, tokens, T: int) -> None:
         ax = self.plot.getAxis("bottom")
         if tokens is not None and len(tokens) == T and T <= 60:
-            ax.setTicks(token_ticks(tokens, T))
+            ax.setTicks(token_ticks(tokens, T, self.max_labels))
         else:
             ax.setTicks(None)
 
@@ -137,7 +140,9 @@ class HeatPanel:
 
 def hover_text(t: int, u: int, v: float) -> str:
     """The readout under the mouse, steps shown 1-based like the notes."""
-    return f"unit {u}, step {t + 1}, value {v:.4g}" if np.isfinite(v) else f"unit {u}, step {t + 1}, value {v} (non-finite)"
+    if np.isfinite(v):
+        return f"unit {u}, step {t + 1}, value {v:.4g}"
+    return f"unit {u}, step {t + 1}, value {v} (non-finite)"
 
 
 class _HeatmapView(TraceView):
@@ -358,7 +363,7 @@ class GatesView(_HeatmapView):
         titles = GATE_TITLES.get(cell, {})
         for i, g in enumerate(names):
             row, col = divmod(i, 2)
-            self.gate_panels[g] = HeatPanel(self.glw.ci, row, 2 * col, title=titles.get(g, g))
+            self.gate_panels[g] = HeatPanel(self.glw.ci, row, 2 * col, title=titles.get(g, g), max_labels=10)
         self.panels = list(self.gate_panels.values())
         self._cell = cell
 
@@ -439,6 +444,9 @@ class SaturationView(TraceView):
         self.plots: dict[str, pg.PlotItem] = {}
         self._shown_kb = None
         self._cell = None
+        self.info = QLabel(" ")
+        self.info.setWordWrap(True)
+        self._layout.addWidget(self.info)
         self.show_message("No run yet: build a network and record a trace.")
 
     def _build(self, cell: str, names) -> None:
@@ -449,8 +457,8 @@ class SaturationView(TraceView):
             row, col = divmod(i, 2)
             plot = self.glw.addPlot(row=row, col=col)
             cand = g in CANDIDATES
-            top, bottom = ("|v| > 0.9", "|v| < 0.1") if cand else ("> 0.9 open", "< 0.1 closed")
-            style_plot(plot, left=f"↑ {top}   ↓ {bottom}", bottom="unit", title=titles.get(g, g))
+            top, bottom = ("|v|>0.9", "|v|<0.1") if cand else (">0.9", "<0.1")
+            style_plot(plot, left=f"↓ {bottom}  time  {top} ↑", bottom="unit", title=titles.get(g, g))
             low = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=theme.color("bar_low"), pen=None)
             high = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=theme.color("bar_high"), pen=None)
             plot.addItem(low)
@@ -491,6 +499,12 @@ class SaturationView(TraceView):
             low_item.setOpts(x=x, height=-low[k, b], width=0.8)
             high_item.setOpts(x=x, height=high[k, b], width=0.8)
             self.plots[g].setXRange(-0.5, len(x) - 0.5, padding=0.01)
+        parts = []
+        for g in self.bars:
+            low, high = self.fractions[g]
+            parts.append(f"{g}: {100 * high[k, b].mean():.0f}% ↑ / {100 * low[k, b].mean():.0f}% ↓")
+        self.info.setText("Share of (unit, step) pairs saturated — " + ", ".join(parts)
+                          + ". Gates near 0.5 everywhere = not yet trained; saturated gates store or forget cleanly.")
         self._shown_kb = (k, b)
 
     def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:

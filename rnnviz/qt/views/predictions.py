@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPlainTextEdit
 
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import DimBand, TraceView, make_cursor, style_plot
+from rnnviz.qt.views.base import DimBand, TraceView, add_legend, make_cursor, style_plot
 from rnnviz.qt.views.heatmaps import token_label
 
 TOP_K = 10
@@ -81,7 +81,7 @@ class PredictionsView(TraceView):
         self.plot.addItem(self.target_bar)
         self.output_curve = self.plot.plot([], [], name="output ŷ_t")
         self.target_curve = self.plot.plot([], [], name="target y_t")
-        self.legend = self.plot.addLegend(offset=(-10, 10), labelTextColor=theme.foreground())
+        self.legend = add_legend(self.plot, (-10, 10))
         self.legend.addItem(self.output_curve, "output ŷ_t")
         self.legend.addItem(self.target_curve, "target y_t")
         self.cursor = make_cursor(self.plot)
@@ -129,6 +129,7 @@ class PredictionsView(TraceView):
         self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(
             self.current_time, self.phase, self.current_k, self.current_b)
         loss = (trace.meta or {}).get("loss")
+        self.text_box.setVisible(bool((trace.meta or {}).get("vocab")) and loss == "ce")
         if loss == "ce":
             self.mode = "classes"
             self.probs = softmax(trace.outputs).astype(np.float32)
@@ -222,7 +223,9 @@ class PredictionsView(TraceView):
             ax.setTicks([[(i, self.labels[j]) for i, j in enumerate(top)], []])
             self.plot.setXRange(-0.6, len(top) - 0.4, padding=0)
             tokens = (tr.meta or {}).get("tokens")
-            seen = f" after '{token_label(tokens[t])}'" if tokens is not None and len(tokens) == tr.seq_len and b == 0 else ""
+            seen = ""
+            if tokens is not None and len(tokens) == tr.seq_len and b == 0:
+                seen = f" after '{token_label(tokens[t])}'"
             style_plot(self.plot, title=f"step {t + 1}{seen}: P(next) for sample {b}")
             if tgt is None:
                 self.info.setText(f"step {t + 1}: no target at this step (green bar = target where there is one)")

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import TraceView, style_plot
+from rnnviz.qt.views.base import TraceView, add_legend, style_plot
 
 BLOCK_NAMES = {"rnn": ["W_hh"], "lstm": ["Γ_i", "Γ_f", "g̃", "Γ_o"], "gru": ["Γ_r", "Γ_z", "ñ"]}
 
@@ -43,7 +43,7 @@ class SpectrumView(TraceView):
         self.sv_plot.addItem(self.one_line, ignoreBounds=True)
         th = np.linspace(0, 2 * np.pi, 361)
         self.circle = self.eig_plot.plot(np.cos(th), np.sin(th))
-        self.eig_legend = self.eig_plot.addLegend(offset=(-5, 5), labelTextColor=theme.foreground())
+        self.eig_legend = add_legend(self.eig_plot, (-5, 5))
         self.sv_bars: list[pg.BarGraphItem] = []
         self.eig_points: list[pg.ScatterPlotItem] = []
         self.radius = float("nan")

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import TraceView, style_plot
+from rnnviz.qt.views.base import TraceView, add_legend, style_plot
 
 
 class _Series:
@@ -100,8 +100,8 @@ class TrainingView(TraceView):
         self.grad_plot.setLogMode(y=True)
         for p in (self.loss_plot, self.grad_plot):
             p.showGrid(x=True, y=True, alpha=0.2)
-        self.loss_legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=theme.foreground())
-        self.grad_legend = self.grad_plot.addLegend(offset=(-10, 10), labelTextColor=theme.foreground())
+        self.loss_legend = add_legend(self.loss_plot, (-10, 10))
+        self.grad_legend = add_legend(self.grad_plot, (-10, 10))
         self.loss_curve = self.loss_plot.plot([], [], name="loss")
         self.grad_curve = self.grad_plot.plot([], [], name="‖∇‖ before clipping")
         self.applied_curve = self.grad_plot.plot([], [], name="‖∇‖ after clipping")
