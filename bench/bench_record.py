@@ -1,0 +1,86 @@
+"""How much does recording cost? ``rnnviz.record`` vs native ``torch.nn.LSTM`` forward + backward.
+
+Both run the same weights (``model.to_torch()``) on the same batch with an MSE loss on the last
+step; the reference is timed in the same run, so the ratio is what matters. Median of several
+runs after a warm-up. Goals: <= 1.5x for B=32, T=200, I=32, H=128; <= 3x for B=1, T=200, H=64.
+
+    python bench/bench_record.py [--repeats 7] [--device cpu|cuda]
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+import rnnviz
+
+CASES = [  # (B, T, I, H, goal)
+    (32, 200, 32, 128, 1.5),
+    (1, 200, 32, 64, 3.0),
+]
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _ms(fn, device):
+    _sync(device)
+    start = time.perf_counter()
+    fn()
+    _sync(device)
+    return (time.perf_counter() - start) * 1e3
+
+
+def interleaved_medians(fns, repeats, device, warmup=2):
+    """Median ms of each function, timed in turn within every repeat so they share the machine's noise."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            times[i].append(_ms(fn, device))
+    return [statistics.median(t) for t in times]
+
+
+def bench_case(B, T, I, H, repeats, device):
+    cfg = rnnviz.ModelConfig(cell="lstm", input_size=I, hidden_size=H, output_size=1, seed=0)
+    model = rnnviz.build_model(cfg, device=device)
+    native = model.to_torch().to(model.device)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(T, B, I, generator=gen).to(model.device)
+    y = torch.randn(B, 1, generator=gen).to(model.device)
+
+    def run_record():
+        rnnviz.record(model, x, y, loss="mse")
+
+    def run_native():
+        native.zero_grad(set_to_none=True)
+        out = native(x)
+        loss = torch.nn.functional.mse_loss(out[-1], y)
+        loss.backward()
+
+    ref, rec = interleaved_medians([run_native, run_record], repeats, model.device)
+    return rec, ref
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    device = rnnviz.resolve_device(args.device)
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads")
+    for B, T, I, H, goal in CASES:
+        rec, ref = bench_case(B, T, I, H, args.repeats, device)
+        ratio = rec / ref
+        verdict = "ok" if ratio <= goal else "MISSED"
+        print(f"record LSTM B={B} T={T} H={H}: {rec:.1f} ms vs native {ref:.1f} ms -> {ratio:.2f}x "
+              f"(goal <= {goal}x) {verdict}")
+
+
+if __name__ == "__main__":
+    main()

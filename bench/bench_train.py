@@ -1,0 +1,88 @@
+"""Training speed: ``rnnviz.Trainer`` (nothing recorded) vs a plain PyTorch loop with native nn.LSTM.
+
+Same settings, same initial weights (``model.to_torch()``), the same batches (``task_batch``),
+Adam, the same task loss. The two are timed in alternating rounds so they share the machine's
+noise; the ratio of steps per second is what matters. Goal: Trainer >= 0.8x the plain loop.
+The Trainer's own end-of-run trace is not counted (the timing stops at its last step).
+
+    python bench/bench_train.py [--rounds 6] [--steps-per-round 10] [--device cpu|cuda]
+"""
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+import rnnviz
+from rnnviz.core.train import build_run, task_batch
+
+CASES = [  # flat config overrides
+    dict(cell="lstm", hidden_size=128, task="adding", seq_len=100, batch_size=32, optimizer="adam", lr=1e-3),
+    dict(cell="lstm", hidden_size=64, task="adding", seq_len=200, batch_size=8, optimizer="adam", lr=1e-3,
+         clip="norm", clip_norm=1.0),
+]
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_case(overrides, rounds, per_round, device_name):
+    cfg = rnnviz.RunConfig().with_overrides(device=device_name, record_every=0, **overrides)
+    model, _ = build_run(cfg)
+    device = model.device
+    native = model.to_torch().to(device)
+    opt = torch.optim.Adam(native.parameters(), lr=cfg.train.lr)
+    trainer = rnnviz.Trainer(model, cfg.task, cfg.train)
+    clip = cfg.train.clip_norm if cfg.train.clip == "norm" else None
+
+    def plain_steps(start, n):
+        for i in range(start, start + n):
+            batch = task_batch(cfg.task, i)
+            x, y = batch.x.to(device), batch.y.to(device)
+            opt.zero_grad(set_to_none=True)
+            loss = F.mse_loss(native(x)[-1], y)
+            loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(native.parameters(), clip)
+            opt.step()
+            loss.item()  # the trainer reads the loss every step too
+
+    plain_steps(0, 3)  # warm-up both
+    trainer.run(3)
+    t_plain = t_trainer = 0.0
+    done = 3
+    for _ in range(rounds):
+        _sync(device)
+        start = time.perf_counter()
+        plain_steps(done, per_round)
+        _sync(device)
+        t_plain += time.perf_counter() - start
+        history = trainer.run(per_round)
+        t_trainer += history[-1]["elapsed"]
+        done += per_round
+    n = rounds * per_round
+    return n / t_trainer, n / t_plain
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--steps-per-round", type=int, default=10)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads")
+    for overrides in CASES:
+        ours, plain = bench_case(overrides, args.rounds, args.steps_per_round, args.device)
+        ratio = ours / plain
+        clip = f" clip_norm={overrides['clip_norm']}" if "clip_norm" in overrides else ""
+        verdict = "ok" if ratio >= 0.8 else "MISSED"
+        print(f"train {overrides['cell'].upper()} H={overrides['hidden_size']} {overrides['task']} "
+              f"T={overrides['seq_len']} B={overrides['batch_size']} {overrides['optimizer']}{clip}: "
+              f"{ours:.1f} steps/s vs plain PyTorch {plain:.1f} steps/s -> {ratio:.2f}x (goal >= 0.8x) {verdict}")
+
+
+if __name__ == "__main__":
+    main()
