@@ -28,6 +28,7 @@ __all__ = [
     "HISTORY_COLUMNS",
     "history_arrays",
     "read_csv",
+    "safe_write",
     "series_table",
     "write_history_csv",
     "write_series",
@@ -38,6 +39,17 @@ __all__ = [
 ]
 
 HISTORY_COLUMNS = ("step", "loss", "grad_norm", "clipped")
+
+
+def safe_write(path: str | os.PathLike, write) -> Path:
+    """``atomic_write`` that refuses folders and special files (never replaces /dev/null & co.)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"cannot write {path}: it is a folder")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"cannot write {path}: it is not a regular file")
+    atomic_write(path, write)
+    return path
 
 
 def series_table(trace: Trace) -> dict[str, np.ndarray]:
@@ -79,8 +91,7 @@ def write_series_csv(path: str | os.PathLike, trace: Trace) -> Path:
     """Per-timestep series of ``trace`` (see :func:`series_table`) as CSV with a header row."""
     data = _csv_bytes(series_table(trace))
     path = Path(path)
-    atomic_write(path, lambda f: f.write(data))
-    return path
+    return safe_write(path, lambda f: f.write(data))
 
 
 def write_series_json(path: str | os.PathLike, trace: Trace) -> Path:
@@ -91,16 +102,14 @@ def write_series_json(path: str | os.PathLike, trace: Trace) -> Path:
            "loss": trace.loss if math.isfinite(trace.loss) else None, "config": trace.config}
     data = json.dumps(doc, indent=1).encode("utf-8")
     path = Path(path)
-    atomic_write(path, lambda f: f.write(data))
-    return path
+    return safe_write(path, lambda f: f.write(data))
 
 
 def write_series_npz(path: str | os.PathLike, trace: Trace) -> Path:
     """Per-timestep series as an .npz of named (T,) arrays (no pickle)."""
     table = series_table(trace)
     path = Path(path)
-    atomic_write(path, lambda f: np.savez(f, **table))
-    return path
+    return safe_write(path, lambda f: np.savez(f, **table))
 
 
 def write_series(path: str | os.PathLike, trace: Trace) -> Path:
@@ -117,7 +126,7 @@ def write_trace_npz(path: str | os.PathLike, trace: Trace) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"a trace file must end in .npz, got {path.name}")
-    return trace.save(path)
+    return safe_write(path, lambda f: np.savez_compressed(f, **trace.to_arrays()))
 
 
 def history_arrays(history: Sequence[dict]) -> dict[str, np.ndarray]:
@@ -134,8 +143,7 @@ def write_history_csv(path: str | os.PathLike, history: Sequence[dict]) -> Path:
     """Training history as CSV with columns ``step,loss,grad_norm,clipped``."""
     data = _csv_bytes(history_arrays(history))
     path = Path(path)
-    atomic_write(path, lambda f: f.write(data))
-    return path
+    return safe_write(path, lambda f: f.write(data))
 
 
 def read_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 from PIL import Image
 
-from rnnviz.core.trace import atomic_write
+from rnnviz.export.arrays import safe_write
 from rnnviz.export.frames import FrameSpec, Scene, figure_scene, rasterize
 
 __all__ = ["figure", "parse_size", "png_bytes", "save_figure", "scene_to_svg", "write_png", "write_svg"]
@@ -59,8 +59,7 @@ def write_png(path: str | os.PathLike, scene: Scene, scale: float = 1.0) -> Path
     """Write the scene as PNG (size = scene size x ``scale``), atomically."""
     data = png_bytes(scene, scale)
     path = Path(path)
-    atomic_write(path, lambda f: f.write(data))
-    return path
+    return safe_write(path, lambda f: f.write(data))
 
 
 def _color(c) -> str:
@@ -136,8 +135,7 @@ def write_svg(path: str | os.PathLike, scene: Scene, scale: float = 1.0) -> Path
     """Write the scene as SVG, atomically."""
     data = scene_to_svg(scene, scale).encode("utf-8")
     path = Path(path)
-    atomic_write(path, lambda f: f.write(data))
-    return path
+    return safe_write(path, lambda f: f.write(data))
 
 
 def save_figure(path: str | os.PathLike, scene: Scene, scale: float = 1.0) -> Path:

@@ -195,10 +195,12 @@ def rasterize(scene: Scene, scale: float = 1.0) -> np.ndarray:
         kind = op[0]
         if kind == "rect":
             _, x0, y0, x1, y1, fill, outline, width = op
-            draw.rectangle([x0 * s, y0 * s, max(x0, x1) * s - 1 if fill and not outline else x1 * s,
-                            max(y0, y1) * s - 1 if fill and not outline else y1 * s],
-                           fill=_rgb(fill) if fill else None, outline=_rgb(outline) if outline else None,
-                           width=max(1, round(width * s)))
+            x0, x1 = sorted((x0 * s, x1 * s))
+            y0, y1 = sorted((y0 * s, y1 * s))
+            if fill and not outline:  # a filled cell covers [x0, x1) like the image tiles
+                x1, y1 = max(x0, x1 - 1), max(y0, y1 - 1)
+            draw.rectangle([x0, y0, x1, y1], fill=_rgb(fill) if fill else None,
+                           outline=_rgb(outline) if outline else None, width=max(1, round(width * s)))
         elif kind == "line":
             _, pts, color, width, dashed = op
             w = max(1, round(width * s))
@@ -358,6 +360,8 @@ def draw_heatmap(scene: Scene, box: Box, data: np.ndarray, *, title: str = "", x
     tsize, lsize = _font_sizes(box)
     cbar_w = (lsize * 1.1 + text_width("-0.00", lsize) + 18 + (lsize * 1.3 if cbar_label else 0)) if colorbar else 0
     plot = _frame_axes(scene, box, title, xlabel, "" if row_groups else ylabel, right_margin=cbar_w)
+    if plot.w < 4 or plot.h < 4:
+        return plot
     rows, cols = data.shape
     scene.image(plot.x0, plot.y0, plot.x1, plot.y1, apply_colormap(data, vmin, vmax, cmap))
     scene.rect(plot.x0, plot.y0, plot.x1, plot.y1, outline=MUTED, width=1)
@@ -407,6 +411,8 @@ def draw_lines(scene: Scene, box: Box, series: Sequence[tuple], *, title: str = 
     """
     tsize, lsize = _font_sizes(box)
     plot = _frame_axes(scene, box, title, xlabel, ylabel)
+    if plot.w < 4 or plot.h < 4:
+        return plot
     xs_all = [np.asarray(s[1], dtype=np.float64) for s in series]
     ys_all = [np.asarray(s[2], dtype=np.float64) for s in series]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from rnnviz.core.trace import atomic_write
+from rnnviz.export.arrays import safe_write
 from rnnviz.export.frames import FrameSpec, figure_scene, rasterize
 
 __all__ = [
@@ -195,6 +195,8 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float 
     import imageio.v2 as imageio  # optional dependency
 
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise ExportError(f"cannot write {path}: it is not a regular file")
     ims = _collect(frames, total, progress, lambda f: _even(np.ascontiguousarray(f[..., :3], dtype=np.uint8)))
     folder = path.parent if str(path.parent) else Path(".")
     tmp = folder / f".{path.name}.part.mp4"
@@ -217,9 +219,10 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 def _atomic(path: Path, write) -> None:
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder")
-    atomic_write(path, write)
+    try:
+        safe_write(path, write)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def write_animation(path: str | os.PathLike, animation: str, trace=None, *, traces=None, history=None,

@@ -298,7 +298,7 @@ class SessionController(QObject):
     def export_window(self, path) -> bool:
         """The whole window as PNG (a screenshot of the widgets)."""
         try:
-            from rnnviz.core.trace import atomic_write
+            from rnnviz.export.arrays import safe_write
 
             pix = self.window.grab()
             from PySide6.QtCore import QBuffer, QIODevice
@@ -308,7 +308,7 @@ class SessionController(QObject):
             if not pix.save(buf, "PNG"):
                 raise ValueError("could not render the window")
             data = bytes(buf.data())
-            atomic_write(Path(path), lambda f: f.write(data))
+            safe_write(Path(path), lambda f: f.write(data))
         except (ValueError, OSError) as exc:
             self.last_error = _message(exc)
             return False
