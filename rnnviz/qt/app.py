@@ -74,7 +74,7 @@ def get_app(argv=None):
     return app
 
 
-def build_window(config: RunConfig | None = None, lesson=None, record: bool = True):
+def build_window(config: RunConfig | None = None, lesson=None, record: bool = True, warm_up: bool = True):
     """Create the state and the main window (the QApplication must exist); record synchronously."""
     from rnnviz.app.state import SessionState
     from rnnviz.qt.main_window import MainWindow
@@ -84,7 +84,7 @@ def build_window(config: RunConfig | None = None, lesson=None, record: bool = Tr
     if lesson is not None:
         state.lesson = getattr(lesson, "name", None) or str(lesson)
         title = getattr(lesson, "title", None)
-    window = MainWindow(state)
+    window = MainWindow(state, warm_up=warm_up)
     if record:
         window.record_sync()
     if lesson is not None:
@@ -122,7 +122,7 @@ def run_gui(config: RunConfig | str | os.PathLike | None = None, lesson: str | N
         return 2
 
     app = get_app(argv)
-    window = build_window(config, lesson_obj, record=True)
+    window = build_window(config, lesson_obj, record=True, warm_up=screenshot is None)
     if present:
         try:
             from rnnviz.qt.presentation import apply_presentation

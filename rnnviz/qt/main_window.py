@@ -10,10 +10,11 @@ model itself.
 from __future__ import annotations
 
 import math
+import time
 import traceback
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -34,8 +35,9 @@ from rnnviz.core.config import ConfigError
 from rnnviz.qt.build_panel import BuildPanel
 from rnnviz.qt.compare import CompareDialog, comparison_label
 from rnnviz.qt.timeline import TimelineBar
-from rnnviz.qt.workers import Recorder, TrainWorker
+from rnnviz.qt.workers import Recorder, TrainWorker, start_warm_up, wait_warm_up
 
+TRACE_INTERVAL = 0.25  # seconds between trace updates while training
 CURSOR_FIELDS = ("time", "phase", "layer", "sample")
 TAB_ORDER = ("hidden", "cell", "gates", "saturation", "gradients", "training", "spectrum",
              "predictions", "equations")
@@ -64,6 +66,9 @@ def _make_views() -> dict:
 class MainWindow(QMainWindow):
     """The application window around one :class:`SessionState`.
 
+    ``warm_up``: pre-import torch's optimiser machinery in the background after start-up, so
+    the first training does not stall the window.
+
     Public attributes: ``state``, ``views`` (dict name → TraceView), ``build_panel``,
     ``timeline``, ``tabs``, ``file_menu``, ``view_menu``, ``run_menu``, ``help_menu``,
     ``actions`` (dict name → QAction), ``recorder``, ``trainer_worker``, ``model`` (the model of
@@ -72,7 +77,8 @@ class MainWindow(QMainWindow):
     :meth:`compare`, :meth:`clear_compare`, :meth:`run_text`, :meth:`show_view`.
     """
 
-    def __init__(self, state: SessionState | None = None, parent: QWidget | None = None):
+    def __init__(self, state: SessionState | None = None, parent: QWidget | None = None,
+                 warm_up: bool = True):
         super().__init__(parent)
         self.state = state if state is not None else SessionState()
         self.model = None
@@ -81,6 +87,11 @@ class MainWindow(QMainWindow):
         self._closing = False
         self.setWindowTitle("rnnviz — see how recurrent networks work")
 
+        self._pending_trace = None
+        self._last_trace_at = 0.0
+        self._trace_timer = QTimer(self)
+        self._trace_timer.setSingleShot(True)
+        self._trace_timer.timeout.connect(self._apply_pending_trace)
         self.recorder = Recorder(self)
         self.recorder.busy.connect(self._on_busy)
         self.recorder.finished.connect(self._on_recorded)
@@ -185,6 +196,8 @@ class MainWindow(QMainWindow):
 
         self._update_title()
         self._update_actions()
+        if warm_up:  # get torch's one-off optimiser imports out of the way while the user looks
+            QTimer.singleShot(300, start_warm_up)
         if s.trace is not None:
             self._on_trace_change(s.trace)
 
@@ -411,12 +424,27 @@ class MainWindow(QMainWindow):
         return list(self.state.history[: self._train_base])
 
     def _on_train_trace(self, trace) -> None:
-        if not self._closing:
+        """Traces from training are coalesced: the views get the newest at most ~4 times a second."""
+        if self._closing:
+            return
+        self._pending_trace = trace
+        wait = TRACE_INTERVAL - (time.monotonic() - self._last_trace_at)
+        if wait <= 0:
+            self._apply_pending_trace()
+        elif not self._trace_timer.isActive():
+            self._trace_timer.start(int(wait * 1000) + 1)
+
+    def _apply_pending_trace(self) -> None:
+        self._trace_timer.stop()
+        trace, self._pending_trace = self._pending_trace, None
+        if trace is not None and not self._closing:
+            self._last_trace_at = time.monotonic()
             self.state.trace = trace
 
     def _on_train_finished(self, history: list) -> None:
         if self._closing:
             return
+        self._apply_pending_trace()
         s = self.state
         s.training = "idle"
         self.progress.hide()
@@ -629,6 +657,7 @@ class MainWindow(QMainWindow):
         self.trainer_worker.stop()
         self.trainer_worker.wait(timeout)
         self.recorder.wait(timeout)
+        wait_warm_up(timeout)
 
 
 def _fmt(x: float) -> str:

@@ -7,6 +7,7 @@ queued to the GUI thread (the receivers live there). Training progress is thrott
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import traceback
@@ -119,6 +120,8 @@ class TrainWorker(QObject):
         super().__init__(parent)
         self.trainer: Trainer | None = None
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stopped = self._paused = False
         self._last = 0.0
 
     @property
@@ -126,16 +129,18 @@ class TrainWorker(QObject):
         return self._thread is not None and self._thread.is_alive()
 
     def start(self, cfg: RunConfig, steps: int, model=None) -> bool:
-        """Train ``model`` (built fresh from ``cfg`` if None) for ``steps`` more steps."""
+        """Train ``model`` (built fresh from ``cfg`` if None) for ``steps`` more steps.
+
+        The Trainer is built in the worker thread too: the first optimiser pulls in heavy torch
+        modules, which must not freeze the window.
+        """
         if self.running:
             return False
-        if model is None:
-            model, _ = build_run(cfg)
-        every = cfg.train.record_every or max(1, steps // 20)
-        train_cfg = cfg.train.__class__(**{**cfg.train.__dict__, "record_every": every})
-        self.trainer = Trainer(model, cfg.task, train_cfg, callbacks=[self._callback])
+        self.trainer = None
+        self._stopped = False
+        self._paused = False
         self._last = 0.0
-        self._thread = threading.Thread(target=self._run, args=(self.trainer, steps),
+        self._thread = threading.Thread(target=self._run, args=(cfg, steps, model),
                                         name="rnnviz-train", daemon=True)
         self._thread.start()
         return True
@@ -149,8 +154,19 @@ class TrainWorker(QObject):
         elif event == "trace":
             self.trace.emit(payload)
 
-    def _run(self, trainer: Trainer, steps: int) -> None:
+    def _run(self, cfg: RunConfig, steps: int, model) -> None:
         try:
+            if model is None:
+                model, _ = build_run(cfg)
+            every = cfg.train.record_every or max(1, steps // 20)
+            train_cfg = dataclasses.replace(cfg.train, record_every=every)
+            trainer = Trainer(model, cfg.task, train_cfg, callbacks=[self._callback])
+            with self._lock:
+                self.trainer = trainer
+                if self._paused:
+                    trainer.pause()
+                if self._stopped:
+                    trainer.stop()
             history = trainer.run(steps)
         except Exception as exc:  # noqa: BLE001 - shown in the status bar
             traceback.print_exc()
@@ -160,16 +176,22 @@ class TrainWorker(QObject):
         self.finished.emit(list(history))
 
     def pause(self) -> None:
-        if self.trainer is not None:
-            self.trainer.pause()
+        with self._lock:
+            self._paused = True
+            if self.trainer is not None:
+                self.trainer.pause()
 
     def resume(self) -> None:
-        if self.trainer is not None:
-            self.trainer.resume()
+        with self._lock:
+            self._paused = False
+            if self.trainer is not None:
+                self.trainer.resume()
 
     def stop(self) -> None:
-        if self.trainer is not None:
-            self.trainer.stop()
+        with self._lock:
+            self._stopped = True
+            if self.trainer is not None:
+                self.trainer.stop()
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Block until the training thread ends; True if it did."""
@@ -180,4 +202,41 @@ class TrainWorker(QObject):
         return not thread.is_alive()
 
 
-__all__ = ["Recorder", "TrainWorker", "UPDATE_INTERVAL"]
+_warm = {"thread": None}
+
+
+def _warm_up_job() -> None:
+    import torch
+
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.Adam([p], lr=1e-3)  # first optimiser: imports torch._dynamo (~1.5 s)
+    p.square().sum().backward()
+    opt.step()
+
+
+def start_warm_up() -> threading.Thread:
+    """Import what the first training step needs, once, in the background while the user looks.
+
+    The first torch optimiser imports large modules, and part of that holds the GIL for a few
+    hundred milliseconds; done at start-up it cannot stall a live training's progress display.
+    """
+    if _warm["thread"] is None:
+        _warm["thread"] = threading.Thread(target=_warm_up_job, name="rnnviz-warm-up", daemon=True)
+        _warm["thread"].start()
+    return _warm["thread"]
+
+
+def warm_up_done() -> bool:
+    """True once :func:`start_warm_up` has finished (False if it never started)."""
+    thread = _warm["thread"]
+    return thread is not None and not thread.is_alive()
+
+
+def wait_warm_up(timeout: float = 30.0) -> None:
+    """Join the warm-up thread if it runs (before the interpreter exits)."""
+    thread = _warm["thread"]
+    if thread is not None:
+        thread.join(timeout)
+
+
+__all__ = ["Recorder", "TrainWorker", "UPDATE_INTERVAL", "start_warm_up", "wait_warm_up", "warm_up_done"]
