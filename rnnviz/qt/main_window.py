@@ -123,8 +123,9 @@ class MainWindow(QMainWindow):
             view = self.views[name]
             self.tabs.addTab(view, getattr(view, "title", name))
         self.splitter.addWidget(self.tabs)
-        self.splitter.setStretchFactor(0, 4)
-        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([400, 600])
         vbox.addWidget(self.splitter, 1)
         self.timeline = TimelineBar(self.state)
         vbox.addWidget(self.timeline)
@@ -534,12 +535,7 @@ class MainWindow(QMainWindow):
         if trace is None or not trace.nonfinite:
             self.nonfinite_label.hide()
             return
-        bad = np.flatnonzero(trace.nonfinite_steps())
-        if bad.size:
-            where = f"t = {bad[0] + 1}–{bad[-1] + 1}" if bad.size > 1 else f"t = {bad[0] + 1}"
-            text = f"NaN/Inf at {where} ({bad.size} of {trace.seq_len} steps)"
-        else:
-            text = "NaN/Inf in the loss or gradient"
+        text = nonfinite_summary(trace)
         self.nonfinite_label.setText("⚠ " + text)
         self.nonfinite_label.show()
         self.state.status = (f"this run exploded: {text}. Try clipping, a smaller learning rate, "
@@ -658,6 +654,27 @@ class MainWindow(QMainWindow):
         self.trainer_worker.wait(timeout)
         self.recorder.wait(timeout)
         wait_warm_up(timeout)
+
+
+def _steps(mask) -> str:
+    idx = np.flatnonzero(mask)
+    return f"t = {idx[0] + 1}" if idx.size == 1 else f"t = {idx[0] + 1}–{idx[-1] + 1}"
+
+
+def nonfinite_summary(trace) -> str:
+    """One line saying where a trace has NaN/Inf: states (forward) and gradients (BPTT) apart."""
+    states = ~np.isfinite(trace.hidden).all(axis=(0, 2, 3))
+    if trace.cell is not None:
+        states |= ~np.isfinite(trace.cell).all(axis=(0, 2, 3))
+    grads = ~np.isfinite(trace.grad_hidden).all(axis=(0, 2, 3))
+    parts = []
+    if states.any():
+        parts.append(f"states NaN/Inf at {_steps(states)}")
+    if grads.any():
+        parts.append(f"∂L/∂h NaN/Inf at {grads.sum()} of {trace.seq_len} steps")
+    if not parts:
+        parts.append(f"loss {_fmt(trace.loss)}, gradient norm {_fmt(trace.grad_norm)}")
+    return " · ".join(parts)
 
 
 def _fmt(x: float) -> str:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QStyle,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -32,8 +33,13 @@ class TimelineBar(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
 
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(6, 2, 6, 2)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(6, 2, 6, 2)
+        rows.setSpacing(0)
+        top = QHBoxLayout()
+        lay = QHBoxLayout()
+        rows.addLayout(top)
+        rows.addLayout(lay)
 
         style = self.style()
 
@@ -62,12 +68,12 @@ class TimelineBar(QWidget):
                                "backward pass (BPTT) flowing back from the loss")
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._slider_moved)
-        lay.addWidget(self.slider, 1)
-
         self.label = QLabel("no trace")
-        self.label.setMinimumWidth(190)
+        self.label.setMinimumWidth(150)
         self.label.setToolTip("Current time step and pass")
-        lay.addWidget(self.label)
+        top.addWidget(self.label)
+        top.addWidget(self.slider, 1)
+        lay.addStretch(1)
 
         self.phase_box = QComboBox()
         for text, data in (("forward → BPTT", "forward"), ("BPTT", "backward"), ("whole run", "full")):
