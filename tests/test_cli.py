@@ -178,3 +178,31 @@ def test_gui_without_display_says_so_in_one_line(tmp_path):
     env = {k: v for k, v in _env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     proc = subprocess.run([sys.executable, "-m", "rnnviz"], capture_output=True, text=True, env=env, timeout=60)
     assert_one_line_error(proc, "GUI")
+
+
+def test_train_shows_a_progress_bar_with_loss_and_grad_norm_on_a_terminal(tmp_path):
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "rnnviz", "train", *TINY, "--steps", "40", "-o",
+                                 str(tmp_path / "o")], stdout=subprocess.PIPE, stderr=slave, env=_env())
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+    finally:
+        os.close(master)
+    err = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, err
+    assert "40/40" in err and "loss" in err and "grad" in err and "step/s" in err

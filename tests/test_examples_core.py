@@ -54,3 +54,15 @@ def test_03_clipping_tames_the_explosion():
     first = _num(r"clip norm 1\s+.*loss (\S+) ->", out)
     assert final < first / 10
     assert "with clipping the final loss is lower" in out
+
+
+def test_readme_python_api_example_runs(tmp_path):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section:api -->")[1].split("<!-- /section:api -->")[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "(1, 100, 16, 32)" in proc.stdout and "[0, 20, 40]" in proc.stdout
+    assert (tmp_path / "run.npz").exists() and (tmp_path / "run.toml").exists()
