@@ -250,6 +250,9 @@ def save_session(path: str | os.PathLike, session: Session) -> Path:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise SessionFileError(f"cannot save the session to {path}: {reason}") from None
+    from rnnviz.export.arrays import _default_mode
+
+    _default_mode(path)
     return path
 
 

@@ -482,15 +482,22 @@ def draw_lines(scene: Scene, box: Box, series: Sequence[tuple], *, title: str = 
     if marker_x is not None and xl <= marker_x <= xh:
         mx = to_x(marker_x)
         scene.line([(mx, plot.y0), (mx, plot.y1)], (230, 50, 30), 1.5)
-    # legend: in the title row, right-aligned, so it never covers a curve
+    # legend: in the title row, right-aligned, so it never covers a curve; below it if the title is long
+    items = legend[:4]
+    need = sum(text_width(lab, lsize) + 34 for lab, _, _ in items)
+    title_end = box.x0 + 4 + text_width(title, tsize, bold=True) + 12
     lx = plot.x1
     ly = box.y0 + 3 + tsize * 0.55
-    for label, color, dashed in reversed(legend[:4]):
+    if items and plot.x1 - need < title_end:
+        ly = plot.y0 + lsize * 0.9
+        scene.rect(plot.x1 - need - 4, plot.y0 + 2, plot.x1 - 2, plot.y0 + lsize * 1.8, fill=(255, 255, 255),
+                   outline=GRID)
+    for label, color, dashed in reversed(items):
         w = text_width(label, lsize)
-        lx -= w
+        lx -= w + 4
         scene.text(lx, ly, label, lsize, INK, "lm")
         scene.line([(lx - 22, ly), (lx - 4, ly)], color, 2, dashed)
-        lx -= 34
+        lx -= 30
     return plot
 
 
