@@ -11,6 +11,7 @@ produces.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Callable
 
@@ -38,6 +39,25 @@ __all__ = [
     "set_scale",
     "setup_pyqtgraph",
 ]
+
+
+def pin_none_refcount() -> None:
+    """Work around PySide6 6.12 on CPython < 3.12: every call of a void Qt method
+    (setPen, setText, setZValue, ...) drops one reference to ``None`` (or True / False); after a few thousand
+    calls CPython aborts with "none_dealloc: deallocating None". ``None`` is never freed
+    anyway, so give it a reference count no program can exhaust (CPython 3.12+ makes it
+    immortal itself, and this does nothing there)."""
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return
+    import ctypes
+
+    for obj in (None, True, False):
+        ref = ctypes.c_ssize_t.from_address(id(obj))
+        if ref.value < 1 << 40:
+            ref.value += 1 << 50
+
+
+pin_none_refcount()
 
 _state = {"scale": 1.0, "high_contrast": False}
 _listeners: list[weakref.ref | Callable[[], None]] = []

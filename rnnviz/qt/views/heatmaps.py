@@ -180,7 +180,9 @@ class _HeatmapView(TraceView):
         """Update the readout for view coordinates (x = step, y = unit) of ``panel``."""
         hit = panel.value_at(x, y)
         if hit is not None:
-            prefix = f"{panel.title.split('  ')[0]}: " if len(self.panels) > 1 and panel.title else ""
+            prefix = ""
+            if panel is not self.panels[0] or isinstance(self, GatesView):
+                prefix = f"{panel.title.split('  ')[0]}: "
             self.hover = prefix + hover_text(*hit)
             self.hover_label.setText(self.hover)
         return self.hover

@@ -1,0 +1,375 @@
+"""The Qt views (rnnviz.qt.views) on real traces, real widgets, offscreen."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+import rnnviz  # noqa: E402
+from rnnviz.core.train import build_run  # noqa: E402
+from rnnviz.qt import theme  # noqa: E402
+from rnnviz.qt.views import VIEW_CLASSES, make_views  # noqa: E402
+from rnnviz.qt.views.gradients import LOG_FLOOR, log_ready  # noqa: E402
+
+KEYS = ["graph", "hidden", "cell", "gates", "saturation", "gradients", "training", "spectrum",
+        "predictions", "equations"]
+
+
+def make_trace(**overrides):
+    cfg = rnnviz.RunConfig().with_overrides(**overrides)
+    model, batch = build_run(cfg)
+    meta = {"vocab": batch.vocab, "tokens": batch.tokens, "task": batch.name, "shape": batch.shape}
+    return rnnviz.record(model, batch.x, batch.y, loss=batch.loss, meta=meta)
+
+
+@pytest.fixture(scope="module")
+def traces():
+    return {
+        "rnn": make_trace(cell="rnn", task="adding", seq_len=12, batch_size=3, hidden_size=6),
+        "lstm": make_trace(cell="lstm", task="adding", seq_len=10, batch_size=3, hidden_size=5),
+        "gru": make_trace(cell="gru", task="char_lm", seq_len=14, batch_size=2, hidden_size=8),
+        "deep": make_trace(cell="lstm", task="adding", seq_len=8, batch_size=2, hidden_size=4,
+                           num_layers=2, bidirectional=True),
+    }
+
+
+@pytest.fixture(scope="module")
+def exploding():
+    tr = make_trace(cell="rnn", task="adding", seq_len=60, batch_size=2, hidden_size=16,
+                    activation="relu", init="identity", init_scale=1.5)
+    assert tr.nonfinite, "this configuration is expected to overflow"
+    return tr
+
+
+def test_make_views_keys_and_contract(qtbot):
+    views = make_views()
+    assert list(views) == KEYS
+    for key, v in views.items():
+        qtbot.addWidget(v)
+        assert isinstance(v, VIEW_CLASSES[key])
+        assert isinstance(v.title, str) and v.title
+        assert hasattr(v, "time_clicked") and hasattr(v, "node_clicked")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "deep"])
+def test_every_view_takes_trace_cursor_compare(qtbot, traces, cell):
+    tr = traces[cell]
+    other = traces["rnn"] if cell != "rnn" else traces["lstm"]
+    for key, v in make_views().items():
+        qtbot.addWidget(v)
+        v.resize(500, 350)
+        v.set_trace(tr)
+        for phase in ("forward", "backward", "full"):
+            v.set_cursor(tr.seq_len // 2, phase, tr.hidden.shape[0] - 1, tr.batch_size - 1)
+            assert v.current_time == tr.seq_len // 2
+        v.set_cursor(10_000, "full", 99, 99)  # clamped, no error
+        assert v.current_time == tr.seq_len - 1
+        v.set_compare(other, "other run")
+        v.set_cursor(0, "forward", 0, 0)
+        v.set_compare(None)
+        v.set_history([{"step": 0, "loss": 1.0, "grad_norm": 2.0, "clipped": False, "applied": 2.0}])
+        v.set_trace(None)
+        v.set_cursor(3, "full", 0, 0)  # nothing shown: still no error
+
+
+def test_bad_phase_is_a_clear_error(qtbot, traces):
+    v = VIEW_CLASSES["hidden"]()
+    qtbot.addWidget(v)
+    v.set_trace(traces["rnn"])
+    with pytest.raises(ValueError, match="phase must be one of"):
+        v.set_cursor(0, "sideways", 0, 0)
+
+
+def test_hidden_heatmap_numbers_cursor_dim_hover(qtbot, traces):
+    tr = traces["lstm"]
+    v = VIEW_CLASSES["hidden"]()
+    qtbot.addWidget(v)
+    v.set_trace(tr)
+    v.set_cursor(4, "forward", 0, 2)
+    np.testing.assert_array_equal(v.panel.data, tr.hidden[0, :, 2, :].T)
+    np.testing.assert_array_equal(v.panel.image.image, tr.hidden[0, :, 2, :].T)
+    assert v.panel.cursor.value() == 4
+    assert v.panel.dim.dimmed == (False, True)  # the future is dimmed in the forward pass
+    v.set_cursor(7, "full", 0, 1)
+    assert v.panel.cursor.value() == 7
+    assert v.panel.dim.dimmed == (False, False)
+    np.testing.assert_array_equal(v.panel.data, tr.hidden[0, :, 1, :].T)
+    text = v.hover_at(v.panel, 3.2, 1.9)
+    assert text == f"unit 2, step 4, value {tr.hidden[0, 3, 1, 2]:.4g}"
+    lo, hi = v.levels
+    assert lo == -hi and hi == pytest.approx(np.abs(tr.hidden).max())
+    # tokens as tick labels (T <= 60)
+    ticks = v.panel.plot.getAxis("bottom")._tickLevels
+    assert ticks is not None and ticks[0][0][1] == tr.meta["tokens"][0]
+
+
+def test_hidden_compare_shares_levels(qtbot, traces):
+    a, b = traces["lstm"], traces["gru"]
+    v = VIEW_CLASSES["hidden"]()
+    qtbot.addWidget(v)
+    v.set_trace(a)
+    v.set_compare(b, "GRU")
+    assert v.compare_panel.plot.isVisible() or not v.isVisible()
+    np.testing.assert_array_equal(v.compare_panel.data, b.hidden[0, :, 0, :].T)
+    assert v.compare_panel.levels == v.panel.levels
+    m = max(np.abs(a.hidden).max(), np.abs(b.hidden).max())
+    assert v.levels[1] == pytest.approx(m)
+
+
+def test_cell_view_message_and_data(qtbot, traces):
+    v = VIEW_CLASSES["cell"]()
+    qtbot.addWidget(v)
+    v.set_trace(traces["rnn"])
+    assert "only the lstm has a cell state" in v.message.text().lower()
+    v.set_trace(traces["lstm"])
+    assert v.message.isHidden()
+    np.testing.assert_array_equal(v.panel.data, traces["lstm"].cell[0, :, 0, :].T)
+
+
+def test_gates_and_saturation(qtbot, traces):
+    g = VIEW_CLASSES["gates"]()
+    s = VIEW_CLASSES["saturation"]()
+    qtbot.addWidget(g)
+    qtbot.addWidget(s)
+    g.set_trace(traces["rnn"])
+    assert "no gates" in g.message.text()
+    tr = traces["lstm"]
+    g.set_trace(tr)
+    s.set_trace(tr)
+    assert list(g.gate_panels) == ["i", "f", "g", "o"]
+    assert "Γ_f" in g.gate_panels["f"].title and "forget" in g.gate_panels["f"].title
+    g.set_cursor(2, "full", 0, 1)
+    np.testing.assert_array_equal(g.gate_panels["f"].data, tr.gates["f"][0, :, 1, :].T)
+    low, high = s.fractions["f"]
+    np.testing.assert_allclose(high, (tr.gates["f"] > 0.9).mean(axis=1))
+    np.testing.assert_allclose(low, (tr.gates["f"] < 0.1).mean(axis=1))
+    low_g, high_g = s.fractions["g"]
+    np.testing.assert_allclose(high_g, (np.abs(tr.gates["g"]) > 0.9).mean(axis=1))
+    g.set_trace(traces["gru"])
+    assert list(g.gate_panels) == ["r", "z", "n"]
+    assert "relevance" in g.gate_panels["r"].title
+
+
+def test_gradient_curves_equal_trace(qtbot, traces):
+    tr = traces["lstm"]
+    v = VIEW_CLASSES["gradients"]()
+    qtbot.addWidget(v)
+    v.set_trace(tr)
+    np.testing.assert_array_equal(v.series[("h", 0)], tr.grad_hidden_norm[0])
+    np.testing.assert_array_equal(v.series[("c", 0)], tr.grad_cell_norm[0])
+    x, y = v.curves[("h", 0)].getOriginalDataset()
+    np.testing.assert_allclose(y, log_ready(tr.grad_hidden_norm[0], v.floor))
+    v.set_cursor(6, "backward", 0, 0)
+    assert v.cursor.value() == 6
+    assert v.dim.dimmed == (True, False)  # steps BPTT has not reached yet
+    v.set_compare(traces["rnn"], "SimpleRNN")
+    assert ("h", 0) in v.compare_curves
+    deep = traces["deep"]
+    v.set_trace(deep)
+    assert len([k for k in v.curves if k[0] == "h"]) == deep.hidden.shape[0]
+
+
+def test_gradient_zero_and_nonfinite(qtbot, exploding):
+    v = VIEW_CLASSES["gradients"]()
+    qtbot.addWidget(v)
+    v.set_trace(exploding)
+    assert v.bad_regions, "NaN/Inf steps are shaded"
+    assert "NaN/Inf" in v.info.text()
+    y = log_ready(np.array([0.0, 1.0, np.inf, np.nan]), 1e-12)
+    assert y[0] == 1e-12 and y[1] == 1.0 and np.isnan(y[2]) and np.isnan(y[3])
+    v.series[("h", 0)] = np.array([0.0] * exploding.seq_len)
+    assert "= 0" in v.value_text(0)
+    assert LOG_FLOOR > 0
+
+
+def test_views_handle_nan_trace(qtbot, exploding):
+    for key, v in make_views().items():
+        qtbot.addWidget(v)
+        v.set_trace(exploding)
+        for phase in ("forward", "backward", "full"):
+            v.set_cursor(exploding.seq_len - 1, phase, 0, 0)
+    g = VIEW_CLASSES["graph"]()
+    qtbot.addWidget(g)
+    g.set_trace(exploding)
+    g.set_cursor(0, "backward", 0, 0)
+    bad = [n for n, it in g.node_items.items() if it.brush().color() == theme.NONFINITE]
+    assert bad and g.n_bad == len(bad) and "NaN/Inf" in g.info.text()
+
+
+def test_graph_nodes_colours_and_clicks(qtbot, traces):
+    tr = traces["lstm"]
+    v = VIEW_CLASSES["graph"]()
+    qtbot.addWidget(v)
+    v.resize(900, 500)
+    v.show()
+    v.set_trace(tr)
+    assert set(v.node_items) == set(v.graph.nodes)
+    assert len(v.edge_items) == v.graph.number_of_edges()
+    assert "W_hh" in {d["weight_name"] for *_, d in v.graph.edges(data=True)}
+    # backward: colour of h nodes follows the log gradient norm
+    v.set_cursor(0, "backward", 0, 0)
+    gl = v.grad_log[0, :, 0]
+    order = np.argsort(gl)
+    lo_node, hi_node = ("h", 0, 0, int(order[0])), ("h", 0, 0, int(order[-1]))
+    assert v.node_items[lo_node].brush().color() != v.node_items[hi_node].brush().color()
+    before = {n: it.brush().color().name() for n, it in v.node_items.items()}
+    v.set_cursor(tr.seq_len - 1, "forward", 0, 0)
+    after = {n: it.brush().color().name() for n, it in v.node_items.items()}
+    assert before != after
+    # clicking a node emits (t, k) and t
+    got = []
+    v.node_clicked.connect(lambda t, k: got.append(("node", t, k)))
+    v.time_clicked.connect(lambda t: got.append(("time", t)))
+    v.click_node(("h", 0, 0, 3))
+    assert got == [("node", 3, 0), ("time", 3)]
+    item = v.node_items[("x", 5)]
+    pos = v.canvas.mapFromScene(item.sceneBoundingRect().center())
+    from PySide6.QtCore import Qt
+    with qtbot.waitSignal(v.time_clicked) as blocker:
+        qtbot.mouseClick(v.canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert blocker.args == [5]
+    # deep bidirectional: k = layer * D + direction
+    deep = traces["deep"]
+    v.set_trace(deep)
+    with qtbot.waitSignal(v.node_clicked) as blocker:
+        v.click_node(("h", 1, 1, 2))
+    assert blocker.args == [2, 3]
+
+
+def test_graph_windows_long_runs(qtbot):
+    tr = make_trace(cell="rnn", task="adding", seq_len=200, batch_size=1, hidden_size=4)
+    v = VIEW_CLASSES["graph"]()
+    qtbot.addWidget(v)
+    v.set_trace(tr)
+    v.set_cursor(150, "forward", 0, 0)
+    a, b = v.window
+    assert a <= 150 <= b and b - a + 1 <= 24
+    assert f"of {tr.seq_len}" in v.window_text
+    assert len(v.node_items) < v.graph.number_of_nodes()
+
+
+def test_heatmap_click_emits_time(qtbot, traces):
+    v = VIEW_CLASSES["hidden"]()
+    qtbot.addWidget(v)
+    v.set_trace(traces["rnn"])
+    with qtbot.waitSignal(v.time_clicked) as blocker:
+        v.click_x(4.4)
+    assert blocker.args == [4]
+
+
+def test_training_curves_grow(qtbot):
+    v = VIEW_CLASSES["training"]()
+    qtbot.addWidget(v)
+    cfg = rnnviz.TrainConfig(clip="norm", clip_norm=1.0)
+    rows = [{"step": i, "loss": 1.0 / (i + 1), "grad_norm": 0.5 + i % 3, "clipped": i % 3 > 0,
+             "applied": min(0.5 + i % 3, 1.0), "elapsed": 0.0} for i in range(50)]
+    v.set_history(rows[:10], cfg)
+    assert len(v.loss_curve.getOriginalDataset()[0]) == 10
+    curve_id = id(v.loss_curve)
+    v.set_history(rows[:30], cfg)
+    x, y = v.loss_curve.getOriginalDataset()
+    assert len(x) == 30 and id(v.loss_curve) == curve_id
+    np.testing.assert_allclose(y, [r["loss"] for r in rows[:30]])
+    np.testing.assert_allclose(v.grad_curve.getOriginalDataset()[1], [r["grad_norm"] for r in rows[:30]])
+    assert v.threshold.isVisible() or v.threshold.value() == 0.0
+    assert v.threshold.value() == pytest.approx(0.0)  # log10(1.0)
+    assert len(v.clipped_points.data) == sum(r["clipped"] for r in rows[:30])
+    v.set_history(rows[:5], rnnviz.TrainConfig(clip="none"))  # a new run: starts over
+    assert len(v.loss_curve.getOriginalDataset()[0]) == 5
+    assert not v.threshold.isVisible()
+    v.set_compare_history(rows[:20], "no clipping")
+    assert len(v.compare_loss_curve.getOriginalDataset()[0]) == 20
+
+
+def test_predictions_and_equations(qtbot, traces):
+    lm = traces["gru"]
+    p = VIEW_CLASSES["predictions"]()
+    qtbot.addWidget(p)
+    p.set_trace(lm)
+    p.set_cursor(3, "full", 0, 1)
+    z = lm.outputs[3, 1].astype(np.float64)
+    probs = np.exp(z - z.max())
+    probs /= probs.sum()
+    assert p.mode == "classes"
+    np.testing.assert_allclose(p.top_probs[0], probs.max(), rtol=1e-5)
+    assert int(lm.targets[3, 1]) in p.top_indices and p.target_index == int(lm.targets[3, 1])
+    p.set_sampled_text("hello world")
+    assert p.text_box.toPlainText() == "hello world" and p.text_box.isReadOnly()
+    p.set_trace(traces["lstm"])
+    assert p.mode == "series"
+    np.testing.assert_allclose(p.output_curve.getOriginalDataset()[1], traces["lstm"].outputs[:, p.current_b, 0])
+    e = VIEW_CLASSES["equations"]()
+    qtbot.addWidget(e)
+    e.set_trace(traces["lstm"])
+    e.set_cursor(2, "full", 0, 1)
+    assert "Γ<sub>f</sub>" in e.html and "tanh" in e.html
+    assert e.numbers["h_norm"] == pytest.approx(np.linalg.norm(traces["lstm"].hidden[0, 2, 1]))
+    e.set_trace(traces["gru"])
+    assert "Γ<sub>r</sub>" in e.html and "Γ<sub>u</sub>" in e.html
+    e.set_trace(traces["rnn"])
+    assert "W<sub>hh</sub> h<sub>t−1</sub>" in e.html
+
+
+def test_spectrum(qtbot, traces):
+    tr = traces["lstm"]
+    v = VIEW_CLASSES["spectrum"]()
+    qtbot.addWidget(v)
+    v.set_trace(tr)
+    assert len(v.sv_bars) == tr.whh_singular.shape[1] == 4
+    assert v.radius == pytest.approx(np.abs(tr.whh_eigvals[0]).max())
+
+
+def test_theme_hooks_restyle(qtbot, traces):
+    views = make_views()
+    for v in views.values():
+        qtbot.addWidget(v)
+        v.set_trace(traces["lstm"])
+    try:
+        theme.set_scale(1.5)
+        theme.high_contrast(True)
+        assert theme.font_px(10) == 15 and theme.line_width(2) > 3
+    finally:
+        theme.set_scale(1.0)
+        theme.high_contrast(False)
+    with pytest.raises(ValueError, match="scale factor"):
+        theme.set_scale(0)
+
+
+def test_scrub_timing_measurement(qtbot):
+    """Prints the median time of set_cursor on every view (H=256, T=1000); no timing assert."""
+    tr = make_trace(cell="lstm", task="adding", seq_len=1000, batch_size=2, hidden_size=256)
+    views = make_views()
+    for v in views.values():
+        qtbot.addWidget(v)
+        v.resize(700, 450)
+        v.show()
+        v.set_trace(tr)
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance()
+    times = []
+    for i, t in enumerate(range(0, 1000, 25)):
+        t0 = time.perf_counter()
+        for v in views.values():
+            v.set_cursor(t, "backward" if i % 2 else "forward", 0, 0)
+        app.processEvents()
+        times.append(time.perf_counter() - t0)
+    med = 1000 * float(np.median(times))
+    print(f"\nscrub (set_cursor on all {len(views)} views + processEvents), H=256 T=1000: "
+          f"median {med:.1f} ms, max {1000 * max(times):.1f} ms")
+
+
+def test_view_gallery_smoke(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "view_gallery.py"
+    spec = importlib.util.spec_from_file_location("view_gallery", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    saved = mod.render(tmp_path, size=(500, 320), runs=["rnn_exploding"])
+    assert len(saved) == len(KEYS)
+    assert all(p.exists() and p.stat().st_size > 2000 for p in saved)
