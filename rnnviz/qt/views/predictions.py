@@ -88,6 +88,9 @@ class PredictionsView(TraceView):
         self.dim = DimBand(self.plot)
         self.dim.set_y(-1e6, 2e6)
         self.compare_curve = self.plot.plot([], [])
+        for c in (self.output_curve, self.target_curve, self.compare_curve):
+            c.setDownsampling(auto=True, method="peak")
+            c.setClipToView(True)
         self.mode = None
         self.probs = None
         self.labels: list[str] = []
@@ -164,6 +167,9 @@ class PredictionsView(TraceView):
         tr, b = self.trace, self.current_b
         T = tr.seq_len
         x = np.arange(T, dtype=float)
+        aa = T <= 300  # antialiased long curves cost ~5 ms a repaint while scrubbing
+        for c in (self.output_curve, self.target_curve, self.compare_curve):
+            c.opts["antialias"] = aa
         self.output_curve.setData(x, self._series(tr, b), connect="finite")
         tgt = np.array([np.nan if (v := target_at(tr, t, b)) is None else v for t in range(T)])
         if np.isfinite(tgt).sum() == 1:
