@@ -120,7 +120,11 @@ def test_nothing_is_updated():
 def test_exploding_run_is_data_not_a_crash():
     model = _model("rnn", "relu", 1, False, O=1, init="identity", init_scale=40.0)
     x = torch.rand(400, 2, 3) + 1
-    trace = rnnviz.record(model, x, torch.ones(2, 1))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # overflow is data here: no RuntimeWarning either
+        trace = rnnviz.record(model, x, torch.ones(2, 1))
     assert trace.nonfinite
     assert trace.nonfinite_steps().any()
     assert not np.isfinite(trace.loss) or not np.isfinite(trace.grad_norm)

@@ -233,7 +233,7 @@ class RunConfig:
                 section, name = FLAT_KEYS[key]
                 sections[section][name] = value
             else:
-                valid = sorted(["model", "task", "train", "device", "seed", *FLAT_KEYS])
+                valid = sorted({"model", "task", "train", "device", "seed", *FLAT_KEYS})
                 raise ConfigError(f"unknown key {key!r}; valid: {', '.join(valid)}")
         seed = top.get("seed", 0)
         for section in sections.values():

@@ -39,6 +39,11 @@ def record(model, x, y, loss: str = "auto", clip_norm: float | None = None, clip
     """
     if engine not in ("bptt", "autograd"):
         raise ValueError(f"engine must be 'bptt' or 'autograd', not {engine!r}")
+    with np.errstate(all="ignore"):
+        return _record(model, x, y, loss, clip_norm, clip_value, engine, meta)
+
+
+def _record(model, x, y, loss, clip_norm, clip_value, engine, meta) -> Trace:
     if x.dim() != 3 or x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"x must be (T, B, I) with T, B >= 1; got {tuple(x.shape)}")
     cfg = model.cfg
@@ -140,7 +145,10 @@ LOOP_ON_NUMPY = True  # tests switch this off to run the torch loops a GPU uses,
 
 
 def _loop_arrays(*tensors):
-    """The time loops run on numpy when on the CPU: a numpy op costs ~1 µs, a torch op ~5 µs."""
+    """The time loops run on numpy when on the CPU: a numpy op costs ~1 µs, a torch op ~5 µs.
+
+    (Callers run under ``np.errstate(all="ignore")``: an exploding run overflowing to Inf/NaN
+    is data to show, not a warning to print.)"""
     if LOOP_ON_NUMPY and tensors[0].device.type == "cpu":
         return [t.numpy() for t in tensors], np
     return list(tensors), torch
