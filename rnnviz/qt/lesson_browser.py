@@ -232,6 +232,8 @@ def apply_lesson(window, lesson: Lesson, variant: int = 0) -> None:
     state.history = []
     state.lesson = lesson.name
     state.config = cfg  # the window records the new config
+    if "dirty" in getattr(state, "_values", {}):
+        state.dirty = False  # the session is exactly the lesson's start: nothing unsaved
     state.playing = False
     state.jump_start()
     panels = [p for p in lesson.panels if p != "graph" and p in getattr(window, "views", {})]

@@ -67,7 +67,8 @@ def _big_controls(window, on: bool) -> None:
 
 def apply_presentation(window, on: bool = True) -> None:
     """Presentation mode on or off: full screen (not when rendering offscreen), fonts ×1.6,
-    lines ×1.8, the high-contrast theme, big timeline buttons and the clicker keys."""
+    lines ×1.8, the high-contrast theme, big timeline buttons, the Build dock hidden (View menu
+    shows it again) and the clicker keys."""
     install_presentation_keys(window)
     if on == is_presenting(window):
         return
@@ -87,6 +88,13 @@ def apply_presentation(window, on: bool = True) -> None:
             if hasattr(window, "menuBar"):
                 window.menuBar().setFont(normal)
     window.setProperty(_PROP_ON, on)
+    build = getattr(window, "build_dock", None)  # room for the views; View ▸ Build brings it back
+    if build is not None:
+        if on:
+            window.setProperty("rnnviz_build_visible", build.isVisible())
+            build.hide()
+        elif window.property("rnnviz_build_visible"):
+            build.show()
     _theme(on)
     _big_controls(window, on)
     # views restyle through theme.on_change; re-push the trace so cached text items pick fonts up
