@@ -180,6 +180,9 @@ class LessonBrowser(QWidget):
         self.variant_box.clear()
         for v in lesson.variants:
             self.variant_box.addItem(v.label)
+        match = [i for i, v in enumerate(lesson.variants) if v.config == lesson.config]
+        if match:  # show the variant the lesson starts on
+            self.variant_box.setCurrentIndex(match[0])
         self.variant_box.setVisible(bool(lesson.variants))
         paragraphs = "".join(f"<p>{html.escape(p.strip())}</p>" for p in lesson.text.split("\n\n") if p.strip())
         paragraphs = paragraphs.replace("\n", "<br>")
