@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -224,6 +224,11 @@ class SessionController(QObject):
     def confirm_close(self) -> bool:
         """Ask about unsaved changes; True when the window may close."""
         if not self._get("dirty", False):
+            return True
+        if QGuiApplication.platformName() in ("offscreen", "minimal"):
+            # nobody can answer a dialog on a headless platform (tests, --screenshot): keep the
+            # work in the autosave file instead of blocking forever
+            self.autosave()
             return True
         box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
                           "This session has unsaved changes. Save them before closing?",
