@@ -95,12 +95,25 @@ class TraceView(QWidget):
         self.message.setFont(theme.font(12))
 
 
+def no_si_prefix(ax: pg.AxisItem) -> None:
+    """Show plain tick values: no "(x1e+18)" or milli-scaled labels.
+
+    pyqtgraph 0.14's ``enableAutoSIPrefix(False)`` still computes a prefix for the range of the
+    moment and then never updates it, so a heatmap of 32 units could read 0–30000. Reset it.
+    """
+    ax.enableAutoSIPrefix(False)
+    ax.autoSIPrefixScale = 1.0
+    ax.labelUnitPrefix = ""
+    ax.picture = None
+    ax.update()
+
+
 def style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "", title: str | None = None) -> None:
     """Axis labels, fonts and pens from the theme on a PlotItem."""
     fg = theme.foreground()
     for name in ("left", "bottom"):
         ax = plot.getAxis(name)
-        ax.enableAutoSIPrefix(False)
+        no_si_prefix(ax)
         ax.setPen(theme.pen(fg, 1))
         ax.setTextPen(theme.pen(fg, 1))
         ax.setTickFont(theme.font(9))

@@ -78,13 +78,21 @@ class HeatPanel:
         style_plot(self.plot, left="unit", bottom="time step", title=self.title)
         self.cursor.setPen(theme.pen("cursor", 2))
 
-    def set_data(self, data: np.ndarray, levels: tuple[float, float], cmap: pg.ColorMap) -> None:
-        """Show ``data`` (H, T) with fixed colour ``levels``; NaN/Inf pixels in magenta."""
+    def set_data(self, data: np.ndarray, levels: tuple[float, float], cmap: pg.ColorMap,
+                 symlog: bool = False) -> None:
+        """Show ``data`` (H, T) with fixed colour ``levels``; NaN/Inf pixels in magenta.
+
+        ``symlog`` colours by sign(v)·log₁₀(1+|v|), so an exploding run that spans 1 to 1e38
+        still shows every step instead of one dark column and white elsewhere."""
         data = np.asarray(data, dtype=np.float32)
-        self.data = data
-        self.levels = levels
+        self.data = data  # raw values, for hover and tests
         finite = np.isfinite(data)
         shown = data if finite.all() else np.where(finite, data, 0.0)
+        if symlog:
+            with np.errstate(all="ignore"):
+                shown = np.sign(shown) * np.log10(1.0 + np.abs(shown.astype(np.float64)))
+            levels = tuple(float(np.sign(v) * np.log10(1.0 + abs(v))) for v in levels)
+        self.levels = levels
         self.image.setColorMap(cmap)
         self.image.setImage(shown, levels=levels, autoLevels=False)
         H, T = data.shape
@@ -240,6 +248,7 @@ class HiddenStateView(_HeatmapView):
         self._set_compare_visible(False)
         self.panels = [self.panel, self.compare_panel]
         self.levels = (-1.0, 1.0)
+        self.symlog = False
         self.show_message("No run yet: build a network and record a trace.")
 
     def _panel_title(self, k: int = 0) -> str:
@@ -287,18 +296,21 @@ class HiddenStateView(_HeatmapView):
         self._refresh_images()
         self._move_cursors()
 
+    SYMLOG_ABOVE = 1e3  # states this large only come from exploding runs: colour by log magnitude
+
     def _update_levels(self) -> None:
         m = finite_absmax(self._array(self.trace), self._array(self.compare_trace))
         self.levels = (-m, m)
+        self.symlog = m > self.SYMLOG_ABOVE
 
     def _refresh_images(self) -> None:
         k, b = self.current_k, self.current_b
         arr = self._array(self.trace)
         if arr is None:
             return
-        self.panel.title = self._panel_title(k)
+        self.panel.title = self._panel_title(k) + ("  ·  colour: sign·log₁₀(1+|v|)" if self.symlog else "")
         self.panel.restyle()
-        self.panel.set_data(arr[k, :, b, :].T, self.levels, theme.diverging())
+        self.panel.set_data(arr[k, :, b, :].T, self.levels, theme.diverging(), self.symlog)
         bad = ~np.isfinite(arr[k, :, b, :]).all(axis=1)
         if bad.any():
             self.hover_label.setText(f"NaN/Inf (magenta) at steps {steps_text(bad_runs(bad))}")
@@ -306,7 +318,7 @@ class HiddenStateView(_HeatmapView):
         if carr is not None and carr.shape[0] > k and carr.shape[2] > b:
             self.compare_panel.title = f"{self.compare_label or 'compare run'}  ·  same colour scale"
             self.compare_panel.restyle()
-            self.compare_panel.set_data(carr[k, :, b, :].T, self.levels, theme.diverging())
+            self.compare_panel.set_data(carr[k, :, b, :].T, self.levels, theme.diverging(), self.symlog)
             self._set_compare_visible(True)
         else:
             self.compare_panel.clear()
