@@ -65,7 +65,9 @@ class GradientFlowView(TraceView):
         self.pw.setBackground(theme.background())
         self.plot = self.pw.getPlotItem()
         self.plot.setLogMode(y=True)
-        self.plot.showGrid(x=False, y=True, alpha=0.25)
+        # pyqtgraph's log-axis grid repaints at ~30 ms a frame at T=1000, far over a scrub's
+        # 16 ms budget: draw one plain line per decade instead (set in _draw)
+        self.decade_lines: list[pg.InfiniteLine] = []
         self.legend = add_legend(self.plot, (-10, 10))
         self._layout.addWidget(self.pw, 1)
         self.info = QLabel(" ")
@@ -107,6 +109,23 @@ class GradientFlowView(TraceView):
         super().set_compare(trace, label)
         self._draw()
 
+    def _draw_decades(self, tr, cmp) -> None:
+        for line in self.decade_lines:
+            self.plot.removeItem(line)
+        arrays = [a for a in (tr.grad_hidden_norm, tr.grad_cell_norm,
+                              None if cmp is None else cmp.grad_hidden_norm) if a is not None]
+        top = max([float(np.nanmax(np.where(np.isfinite(a), a, np.nan), initial=0)) for a in arrays] + [self.floor])
+        lo, hi = int(np.floor(np.log10(self.floor))), int(np.ceil(np.log10(max(top, self.floor * 10))))
+        step = max(1, (hi - lo) // 12)
+        pen = pg.mkPen(theme.foreground(), width=1)
+        pen.setColor(pg.mkColor(0, 0, 0, 40))
+        self.decade_lines = []
+        for d in range(lo, hi + 1, step):
+            line = pg.InfiniteLine(pos=d, angle=0, pen=pen, movable=False)
+            line.setZValue(-10)
+            self.plot.addItem(line, ignoreBounds=True)
+            self.decade_lines.append(line)
+
     def _draw(self) -> None:
         for item in [*self.curves.values(), *self.compare_curves.values(), *self.bad_regions]:
             self.plot.removeItem(item)
@@ -120,6 +139,7 @@ class GradientFlowView(TraceView):
         cmp = self.compare_trace
         self.floor = data_floor(tr.grad_hidden_norm, tr.grad_cell_norm,
                                 None if cmp is None else cmp.grad_hidden_norm)
+        self._draw_decades(tr, cmp)
         T = tr.seq_len
         x = np.arange(T, dtype=float)
         for k in range(tr.grad_hidden_norm.shape[0]):
