@@ -222,43 +222,50 @@ def _backward_direction(cell, W_hh, direct, fac, d):
     hidden side), each stacked over time."""
     T = direct.shape[0]
     order = range(T) if d else reversed(range(T))
+    def torch_of(*arrays):
+        return [a if xp is torch else torch.from_numpy(a) for a in arrays]
+
     if cell == "rnn":
         (dd, dact, W), xp = _loop_arrays(direct, fac["dact"], W_hh)
-        dH = xp.empty_like(dd)
+        dH, DA = xp.empty_like(dd), xp.empty_like(dd)
         dh_rec = xp.zeros_like(dd[0])
         for t in order:  # dh_t = direct_t + W_hhᵀ (dh_{t+1} ⊙ f'(a_{t+1}))
             dh = dd[t] + dh_rec
             dH[t] = dh
-            dh_rec = (dh * dact[t]) @ W
-        dH = dH if xp is torch else torch.from_numpy(dH)
-        da = dH * fac["dact"]
-        return dH, None, da, da
+            DA[t] = dh * dact[t]
+            dh_rec = DA[t] @ W
+        dH, DA = torch_of(dH, DA)
+        return dH, None, DA, DA
     if cell == "lstm":
         (dd, A, G, F, W), xp = _loop_arrays(direct, fac["A"], fac["G"], fac["gates"]["f"], W_hh)
         cat = np.concatenate if xp is np else torch.cat
-        dH, dC = xp.empty_like(dd), xp.empty_like(dd)
+        dH, dC, DZ = xp.empty_like(dd), xp.empty_like(dd), xp.empty_like(G)
         dh_rec, dc_rec = xp.zeros_like(dd[0]), xp.zeros_like(dd[0])
         for t in order:
             dh = dd[t] + dh_rec
             dc = dc_rec + dh * A[t]
             dH[t], dC[t] = dh, dc
-            dh_rec = (cat([dc, dc, dc, dh], 1) * G[t]) @ W
+            DZ[t] = cat([dc, dc, dc, dh], 1) * G[t]  # dL/d[z_i, z_f, z_g, z_o]
+            dh_rec = DZ[t] @ W
             dc_rec = dc * F[t]
-        if xp is np:
-            dH, dC = torch.from_numpy(dH), torch.from_numpy(dC)
-        dz = torch.cat([dC, dC, dC, dH], 2).mul_(fac["G"])
-        return dH, dC, dz, dz
+        dH, dC, DZ = torch_of(dH, dC, DZ)
+        return dH, dC, DZ, DZ
     (dd, Gh, Z, W), xp = _loop_arrays(direct, fac["Gh"], fac["Z"], W_hh)
     cat = np.concatenate if xp is np else torch.cat
-    dH = xp.empty_like(dd)
+    dH, DZH = xp.empty_like(dd), xp.empty_like(Gh)
     dh_rec = xp.zeros_like(dd[0])
     for t in order:
         dh = dd[t] + dh_rec
         dH[t] = dh
-        dh_rec = (cat([dh, dh, dh], 1) * Gh[t]) @ W + dh * Z[t]
-    dH = dH if xp is torch else torch.from_numpy(dH)
-    dH3 = torch.cat([dH, dH, dH], 2)
-    return dH, None, dH3 * fac["Gx"], dH3.mul_(fac["Gh"])
+        DZH[t] = cat([dh, dh, dh], 1) * Gh[t]  # hidden-side pre-activation grads
+        dh_rec = DZH[t] @ W + dh * Z[t]
+    dH, DZH = torch_of(dH, DZH)
+    return dH, None, torch.cat([dH, dH, dH], 2).mul_(fac["Gx"]), DZH
+
+
+def _stack(per_k):
+    """(K, T, B, H) from K arrays; a single layer and direction needs no copy."""
+    return per_k[0].unsqueeze(0) if len(per_k) == 1 else torch.stack(per_k)
 
 
 def _bptt_engine(model, x, y, loss):
@@ -302,10 +309,10 @@ def _bptt_engine(model, x, y, loss):
                     d_in += (flat_x @ W_xh).view_as(inp)
             direct = d_in
     order = [n for n, _ in model.named_parameters()]
-    states = {"hidden": torch.stack(hidden),
-              "cell": torch.stack([f["C"] for f in facs]) if cfg.cell == "lstm" else None,
-              "gates": {g: torch.stack([f["gates"][g] for f in facs]) for g in cfg.gate_names}}
-    grads = {"hidden": torch.stack(grad_h), "cell": torch.stack(grad_c) if cfg.cell == "lstm" else None,
+    states = {"hidden": _stack(hidden),
+              "cell": _stack([f["C"] for f in facs]) if cfg.cell == "lstm" else None,
+              "gates": {g: _stack([f["gates"][g] for f in facs]) for g in cfg.gate_names}}
+    grads = {"hidden": _stack(grad_h), "cell": _stack(grad_c) if cfg.cell == "lstm" else None,
              "params": {n: pgrads[n] for n in order}}
     return states, grads, y_hat.detach(), L.detach(), per_step
 
