@@ -109,6 +109,32 @@ def test_slider_scrub_and_view_click_select_time(window, qtbot):
     assert state.time == 5 and window.views["gates"].current_time == 5
 
 
+def test_hidden_tab_view_is_built_when_first_shown_with_the_current_state(window, qtbot):
+    state, views, tabs = window.state, window.views, window.tabs
+    assert views.is_created("graph") and views.is_created("hidden")
+    assert not views.is_created("gates") and not views.is_created("spectrum")  # start-up skipped them
+    assert "gates" in views and len(views) == len(list(views))  # asking does not build
+    assert not views.is_created("gates")
+    state.set_position(state.seq_len + 3)  # into BPTT: phase "backward"
+    state.sample = 2
+    assert not views.is_created("gates")  # feeding the views does not build hidden tabs
+    index = [tabs.tabText(i) for i in range(tabs.count())].index("Gates")
+    tabs.setCurrentIndex(index)  # as a click on the tab does
+    gates = tabs.currentWidget()
+    assert views.is_created("gates") and gates is views["gates"] and tabs.indexOf(gates) == index
+    assert gates.trace is state.trace
+    assert (gates.current_time, gates.phase, gates.current_b) == (state.time, "backward", 2)
+    state.time = 4  # and it follows from now on
+    assert gates.current_time == 4
+    spectrum = views["spectrum"]  # reading views[name] builds it too, fed, without a tab change
+    assert spectrum.trace is state.trace and spectrum.current_time == 4
+    assert tabs.currentWidget() is gates and tabs.indexOf(spectrum) >= 0
+    window.show_view("training")
+    assert tabs.currentWidget() is views["training"]
+    tabs.setCurrentWidget(gates)
+    assert window.session_controller.current_panel() == "gates"  # export finds the tab's view
+
+
 def test_nan_run_shows_a_red_warning_not_a_crash(qtbot):
     cfg = small_cfg(activation="relu", init="identity", init_scale=4.0, seq_len=80)
     win = MainWindow(SessionState(cfg))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
+from collections.abc import Mapping
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
@@ -55,12 +56,60 @@ SHORTCUTS = [
 ]
 
 
-def _make_views() -> dict:
+def _view_classes() -> dict:
     try:
-        from rnnviz.qt.views import make_views
+        from rnnviz.qt.views import VIEW_CLASSES
     except ImportError:
         return {}
-    return dict(make_views())
+    return dict(VIEW_CLASSES)
+
+
+class LazyViews(Mapping):
+    """The window's views, name → TraceView, each created the first time it is needed.
+
+    Building every view up front costs a noticeable part of start-up (a dozen pyqtgraph plots
+    for tabs nobody looks at yet), so a view is made on first access: ``views["gates"]``
+    creates it, and ``on_create(name, view)`` (the window) puts it in its tab and feeds it the
+    current state, so it is a real, up-to-date view from the first moment. ``in``, ``len`` and
+    iterating the names never create anything; ``values()`` / ``items()`` do (they return every
+    view). :meth:`created` lists only the views made so far (what the window feeds on changes).
+    """
+
+    def __init__(self, classes: dict, on_create=None):
+        self._classes = dict(classes)
+        self._views: dict = {}
+        self._on_create = on_create
+
+    def __getitem__(self, name: str):
+        view = self._views.get(name)
+        if view is None:
+            cls = self._classes[name]  # KeyError for an unknown name, as a dict would
+            view = self._views[name] = cls()
+            if self._on_create is not None:
+                self._on_create(name, view)
+        return view
+
+    def __iter__(self):
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __contains__(self, name) -> bool:
+        return name in self._classes
+
+    def is_created(self, name: str) -> bool:
+        """True once view ``name`` exists (nothing is created by asking)."""
+        return name in self._views
+
+    def created(self) -> list:
+        """The views made so far (a snapshot list), in creation order."""
+        return list(self._views.values())
+
+    def title(self, name: str) -> str:
+        """The tab title of view ``name`` without creating it."""
+        view = self._views.get(name)
+        return getattr(view if view is not None else self._classes[name], "title", name)
 
 
 class MainWindow(QMainWindow):
@@ -69,7 +118,8 @@ class MainWindow(QMainWindow):
     ``warm_up``: pre-import torch's optimiser machinery in the background after start-up, so
     the first training does not stall the window.
 
-    Public attributes: ``state``, ``views`` (dict name → TraceView), ``build_panel``,
+    Public attributes: ``state``, ``views`` (:class:`LazyViews`, name → TraceView: a tab's view
+    is created the first time the tab is shown or ``views[name]`` is read), ``build_panel``,
     ``timeline``, ``tabs``, ``file_menu``, ``view_menu``, ``run_menu``, ``help_menu``,
     ``actions`` (dict name → QAction), ``recorder``, ``trainer_worker``, ``model`` (the model of
     the current trace). Methods: :meth:`record`, :meth:`record_sync`, :meth:`train`,
@@ -103,7 +153,12 @@ class MainWindow(QMainWindow):
         self.trainer_worker.failed.connect(self._on_train_failed)
 
         # -- views -------------------------------------------------------------------
-        self.views = _make_views()
+        # Only the graph and the tab in front are built now; the other tabs hold a placeholder
+        # until first shown (see LazyViews / _install_view): start-up paints sooner.
+        self._placeholders: dict[str, QWidget] = {}
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.views = LazyViews(_view_classes(), self._install_view)
         central = QWidget()
         vbox = QVBoxLayout(central)
         vbox.setContentsMargins(0, 0, 0, 0)
@@ -114,14 +169,16 @@ class MainWindow(QMainWindow):
             graph = QLabel("The views are not installed (rnnviz.qt.views is missing).")
             graph.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.splitter.addWidget(graph)
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
         names = [n for n in TAB_ORDER if n in self.views] + [
             n for n in self.views if n not in TAB_ORDER and n != "graph"]
         self._tab_names = names
         for name in names:
-            view = self.views[name]
-            self.tabs.addTab(view, getattr(view, "title", name))
+            placeholder = QWidget()
+            self._placeholders[name] = placeholder
+            self.tabs.addTab(placeholder, self.views.title(name))
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        if names:
+            self.views[names[self.tabs.currentIndex()]]  # the tab in front is built now
         self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
@@ -130,11 +187,6 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineBar(self.state)
         vbox.addWidget(self.timeline)
         self.setCentralWidget(central)
-        for view in self.views.values():
-            if hasattr(view, "time_clicked"):
-                view.time_clicked.connect(self._on_view_time_clicked)
-            if hasattr(view, "node_clicked"):
-                view.node_clicked.connect(self._on_view_node_clicked)
 
         # -- build panel ---------------------------------------------------------------
         self.build_panel = BuildPanel(self.state)
@@ -231,7 +283,7 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self.build_dock.toggleViewAction())
         self.view_menu.addSeparator()
         for i, name in enumerate(self._tab_names):
-            title = getattr(self.views[name], "title", name)
+            title = self.views.title(name)
             self._action(f"show_{name}", title, lambda n=name: self.show_view(n),
                          f"Ctrl+{i + 1}" if i < 9 else None, f"Show the {title} view", self.view_menu)
         self.view_menu.addSeparator()
@@ -273,10 +325,57 @@ class MainWindow(QMainWindow):
         self._action("about", "About rnnviz", self._show_about, None, "", self.help_menu)
 
     def show_view(self, name: str) -> None:
-        """Bring view ``name`` to the front."""
-        view = self.views.get(name)
-        if view is not None and name != "graph":
-            self.tabs.setCurrentWidget(view)
+        """Bring view ``name`` to the front (creating it if it was never shown)."""
+        if name != "graph" and name in self._placeholders:
+            self.tabs.setCurrentWidget(self.views[name])
+
+    # ------------------------------------------------------------------ lazy views
+    def _on_tab_changed(self, index: int) -> None:
+        if 0 <= index < self.tabs.count():
+            for name, placeholder in self._placeholders.items():
+                if self.tabs.widget(index) is placeholder:
+                    self.views[name]  # creates it; _install_view swaps it into the tab
+                    break
+
+    def _install_view(self, name: str, view) -> None:
+        """A view was just created (LazyViews): wire it, put it in its tab, feed it the state.
+
+        Afterwards it looks exactly as if it had existed all along: same trace, cursor, history
+        (and training config) and compared run as the views that were there from the start.
+        """
+        if hasattr(view, "time_clicked"):
+            view.time_clicked.connect(self._on_view_time_clicked)
+        if hasattr(view, "node_clicked"):
+            view.node_clicked.connect(self._on_view_node_clicked)
+        placeholder = self._placeholders.get(name)
+        index = self.tabs.indexOf(placeholder) if placeholder is not None else -1
+        if index >= 0:  # swap the placeholder for the view without a visible tab change
+            tabs = self.tabs
+            current = tabs.currentIndex()
+            text, tip, enabled, visible = (tabs.tabText(index), tabs.tabToolTip(index),
+                                           tabs.isTabEnabled(index), tabs.isTabVisible(index))
+            blocked = tabs.blockSignals(True)
+            try:
+                tabs.removeTab(index)
+                tabs.insertTab(index, view, text)
+                tabs.setTabToolTip(index, tip)
+                tabs.setTabEnabled(index, enabled)
+                tabs.setTabVisible(index, visible)
+                tabs.setCurrentIndex(current)
+            finally:
+                tabs.blockSignals(blocked)
+            self._placeholders[name] = view
+            placeholder.deleteLater()
+        s = self.state
+        view.set_history(s.history, s.config.train)
+        if s.trace is not None:
+            view.set_trace(s.trace)
+        if s.compare is not None:
+            view.set_compare(s.compare, s.compare_label)
+            if hasattr(view, "set_compare_history"):
+                view.set_compare_history(s.compare_history, s.compare_label)
+        if s.trace is not None:
+            view.set_cursor(*s.cursor)
 
     def _set_phase(self, phase: str) -> None:
         if phase == "backward" and self.state.phase == "forward":
@@ -519,7 +618,7 @@ class MainWindow(QMainWindow):
         self.recorder.record(cfg)
 
     def _on_trace_change(self, trace) -> None:
-        for view in self.views.values():
+        for view in self.views.created():
             view.set_trace(trace)
         self._push_cursor()
         self._show_nonfinite(trace)
@@ -548,18 +647,18 @@ class MainWindow(QMainWindow):
         if self.state.trace is None:
             return
         t, phase, k, b = self.state.cursor
-        for view in self.views.values():
+        for view in self.views.created():
             view.set_cursor(t, phase, k, b)
 
     def _on_history_change(self, history) -> None:
         train_cfg = self.state.config.train
-        for view in self.views.values():
+        for view in self.views.created():
             view.set_history(history, train_cfg)
 
     def _on_compare_change(self, trace) -> None:
         label = self.state.compare_label
         history = self.state.compare_history if trace is not None else None
-        for view in self.views.values():
+        for view in self.views.created():
             view.set_compare(trace, label)
             if hasattr(view, "set_compare_history"):
                 view.set_compare_history(history, label)
