@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QToolButton
 from rnnviz.app.lessons import list_lessons, load_lesson
 from rnnviz.app.state import SessionState
 from rnnviz.qt import theme
-from rnnviz.qt.lesson_browser import LessonBrowser
+from rnnviz.qt.lesson_browser import LessonBrowser, run_lesson_sync
 from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import apply_presentation, is_presenting
 
@@ -49,6 +49,41 @@ def test_browser_lists_every_lesson_with_its_text(window):
     assert "same weights" in browser.text.toPlainText()
     assert window.lesson_dock.isVisible()
     assert "lesson_open" in window.actions and "lesson_reset" in window.actions
+
+
+def test_window_without_lesson_selects_nothing(qtbot, monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNVIZ_LESSONS_DIR", str(tmp_path / "none"))
+    win = MainWindow(SessionState(), warm_up=False)
+    qtbot.addWidget(win)
+    browser = win.lesson_browser
+    assert browser.current is None and browser.list.currentRow() == -1
+    assert "Pick a lesson" in browser.title.text() and "Why not" not in browser.text.toPlainText()
+    assert not browser.run_button.isEnabled()
+    assert browser.go(+1) and browser.current.name == "order" and win.state.lesson == "order"
+    assert browser.run_button.isEnabled() and "bag-of-words" in browser.text.toPlainText()
+    win.state.dirty = False
+    win.shutdown()
+
+
+def test_running_a_lesson_installs_its_results(window, qtbot):
+    """What --lesson NAME --screenshot and F6 both do: the action's results land in the window."""
+    browser = window.lesson_browser
+    browser.select("recurrence", emit=True)
+    out = run_lesson_sync(window, browser.current)  # a train lesson: the loss curve, the trained trace
+    s = window.state
+    assert len(s.history) == out["steps"] == 60 and s.trace is out["trace"] and window.model is out["model"]
+    assert s.compare is None and (s.phase, s.time) == ("forward", s.seq_len - 1)
+    browser.select("vanishing", emit=True)  # a compare lesson: the run [check] compare names is shown
+    wait_for_task(qtbot, window, "adding")
+    out = run_lesson_sync(window, browser.current)
+    assert s.compare is not None and s.compare_label == "ReLU + identity init (IRNN)"
+    assert s.compare is out["runs"][2]["trace"] and s.trace is out["trace"]
+    assert window.tabs.currentWidget() is window.views["gradients"]
+    assert (s.phase, s.time) == ("backward", 0)  # the whole BPTT is drawn
+    assert float(s.compare.grad_hidden_norm[0, 0]) > 1e6 * float(s.trace.grad_hidden_norm[0, 0])
+    window.actions["lesson_run"].trigger()  # F6: the same in the background
+    qtbot.waitUntil(lambda: s.compare is not None and s.compare is not out["runs"][2]["trace"], timeout=20000)
+    assert s.compare_label == "ReLU + identity init (IRNN)"
 
 
 def test_next_previous_lesson_switch_config_and_record(window, qtbot):
@@ -158,6 +193,15 @@ def test_lesson_screenshot_subprocess(tmp_path, present):
     assert "Traceback" not in proc.stderr
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1600, 1000)
+
+
+def test_lesson_screenshot_runs_the_action_subprocess(tmp_path):
+    out = tmp_path / "x.png"
+    proc = subprocess.run([sys.executable, "-m", "rnnviz", "--lesson", "exploding", "--screenshot", str(out)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and QImage(str(out)).width() == 1600
 
 
 def test_bad_lesson_file_on_command_line_names_the_line(tmp_path):

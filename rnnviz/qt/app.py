@@ -123,6 +123,13 @@ def run_gui(config: RunConfig | str | os.PathLike | None = None, lesson: str | N
 
     app = get_app(argv)
     window = build_window(config, lesson_obj, record=True, warm_up=screenshot is None)
+    if screenshot is not None and hasattr(lesson_obj, "action"):  # show the lesson's point, not its start
+        from rnnviz.qt.lesson_browser import run_lesson_sync
+
+        try:
+            run_lesson_sync(window, lesson_obj)
+        except ValueError as exc:
+            print(f"rnnviz: {exc}", file=sys.stderr)
     if present:
         try:
             from rnnviz.qt.presentation import apply_presentation

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -54,6 +55,10 @@ class LessonBrowser(QWidget):
 
         self.list = QListWidget()
         self.list.setObjectName("lesson_list")
+        self.list.setWordWrap(True)  # long titles wrap (presentation fonts), never "Why not a b…"
+        self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.currentRowChanged.connect(self._row_changed)
         self.title = QLabel()
         self.title.setWordWrap(True)
@@ -125,8 +130,27 @@ class LessonBrowser(QWidget):
         names = [le.name for le in self.lessons]
         if select in names:
             self.select(select, emit=False)
-        elif self.lessons:
-            self._show(self.lessons[0])
+        else:
+            self.show_none()
+
+    def show_none(self) -> None:
+        """Nothing selected: a neutral prompt instead of a lesson's text."""
+        self._quiet = True
+        self.list.setCurrentRow(-1)
+        self.list.clearSelection()
+        self._quiet = False
+        self.title.setText("<b>Pick a lesson</b>")
+        self.variant_box.clear()
+        self.variant_box.setVisible(False)
+        self.text.setHtml(
+            "<p>Pick a lesson from the list above to load its network and read what to look at; "
+            "then press <b>Run</b> (F6) for its suggested action.</p>"
+            "<p style='color:#666'>Ctrl+Page Down / Page Up: next / previous lesson · F5: presentation mode</p>")
+        self.run_button.setText("▶ Run")
+        self.run_button.setEnabled(False)
+        self.reset_button.setEnabled(False)
+        self.prev_button.setEnabled(False)
+        self.next_button.setEnabled(bool(self.lessons))
 
     @property
     def current(self) -> Lesson | None:
@@ -155,8 +179,9 @@ class LessonBrowser(QWidget):
         return False
 
     def go(self, delta: int) -> bool:
-        """Next (+1) / previous (-1) lesson; False at either end."""
-        row = self.list.currentRow() + delta
+        """Next (+1) / previous (-1) lesson; False at either end (none selected: the first)."""
+        row = self.list.currentRow()
+        row = 0 if row < 0 and delta > 0 else row + delta
         if not 0 <= row < len(self.lessons):
             return False
         self.list.setCurrentRow(row)
@@ -177,6 +202,8 @@ class LessonBrowser(QWidget):
     def _show(self, lesson: Lesson) -> None:
         row = self.lessons.index(lesson) if lesson in self.lessons else -1
         self.title.setText(f"<b>{html.escape(lesson.title)}</b>")
+        self.run_button.setEnabled(True)
+        self.reset_button.setEnabled(True)
         self.variant_box.clear()
         for v in lesson.variants:
             self.variant_box.addItem(v.label)
@@ -245,17 +272,171 @@ def apply_lesson(window, lesson: Lesson, variant: int = 0) -> None:
     state.status = f"lesson {lesson.order}: {lesson.title}" if lesson.builtin else f"lesson: {lesson.title}"
 
 
-def run_lesson_action(window, lesson: Lesson) -> None:
-    """Start the lesson's suggested action in ``window`` (record / train / compare / sample)."""
-    action = lesson.action
-    kind, steps = action["kind"], int(action.get("steps", 0))
-    if kind == "record":
-        window.record()
-    elif kind == "compare" and action.get("compare"):
-        overrides = {k: v for k, v in action["compare"][0].items() if k != "label"}
-        window.compare(overrides, steps)
+def telling_panel(window, lesson: Lesson) -> str | None:
+    """The lesson's most telling tab: its first listed panel the window has (the graph is always shown)."""
+    views = getattr(window, "views", {})
+    panels = [p for p in lesson.panels if p != "graph" and p in views]
+    return panels[0] if panels else None
+
+
+def set_telling_cursor(state, lesson: Lesson) -> None:
+    """Put the cursor where the lesson's panels show the whole story: a gradient lesson at the end
+    of BPTT (t = 0, every step's gradient drawn), every other at the end of the forward pass."""
+    T = state.seq_len
+    if not T:
+        return
+    state.playing = False
+    if "gradients" in lesson.panels:
+        state.set_position(2 * T - 1)
     else:
-        window.train(steps)
+        state.set_position(T - 1)
+
+
+def _results_text(lesson: Lesson, results: dict) -> str:
+    """Text for the predictions view's text box: samples, or the lesson's test sentences classified."""
+    samples = results.get("samples")
+    if samples:
+        lines = [f"Sampled after {results.get('steps', 0)} training steps, "
+                 f"primed with {lesson.action.get('prime', '')!r}:"]
+        lines += [f"temperature {t:g}:  {' '.join(str(text).split())}" for t, text in samples.items()]
+        return "\n".join(lines)
+    sentences = lesson.check.get("sentences")
+    probe = results.get("probe")
+    if sentences and probe is not None and getattr(probe, "shape", "") == "many-to-one" and probe.vocab:
+        from rnnviz.app.lessons import classify
+        from rnnviz.core.tasks import tokenize
+
+        classes = (probe.meta or {}).get("classes") or [str(i) for i in range(probe.output_size)]
+        lines = [f"After {results.get('steps', 0)} training steps the RNN reads the notes' sentences:"]
+        for sentence in sentences:
+            try:
+                p = classify(results["model"], tokenize(sentence.lower()), probe.vocab)
+            except LessonError:
+                continue
+            best = max(range(len(p)), key=p.__getitem__)
+            lines.append(f"{sentence}  →  {classes[best]} (p = {p[best]:.2f})")
+        return "\n".join(lines) if len(lines) > 1 else ""
+    return ""
+
+
+def apply_lesson_results(window, lesson: Lesson, results: dict) -> None:
+    """Install what :func:`~rnnviz.app.lessons.run_action` produced in ``window``: the trained
+    model and trace, the loss history, the compared run (trace, history, label), sampled text
+    (or the lesson's sentences classified) in the predictions view; then show the lesson's most
+    telling panel with a telling cursor. Used by F6 / Run and by ``--lesson … --screenshot``."""
+    state = window.state
+    window.model, window.probe = results.get("model"), results.get("probe")
+    state.compare_history = []
+    state.compare_label = ""
+    state.compare = None
+    probe = results.get("probe")
+    classes = (getattr(probe, "meta", None) or {}).get("classes")
+    for key in ("trace", "initial_trace", "compare_trace"):  # name the classes ("negative", not "0")
+        tr = results.get(key)
+        if classes and tr is not None and isinstance(tr.meta, dict):
+            tr.meta.setdefault("classes", list(classes))
+    state.history = list(results.get("history") or [])
+    # [check] trace = "initial": the lesson's point is in the untrained run (e.g. exploding
+    # gradients before training blows the weights up); its training shows in the loss curves
+    initial = lesson.check.get("trace") == "initial" and results.get("initial_trace") is not None
+    state.trace = results["initial_trace"] if initial else results["trace"]
+    if results.get("compare_trace") is not None:
+        # the window shows one compared run: the one [check] compare = "label" names, else the second
+        runs = {r.get("label"): r for r in results.get("runs", [])[1:]}
+        run = runs.get(lesson.check.get("compare")) or {
+            "trace": results["compare_trace"], "history": results.get("compare_history"),
+            "label": results.get("compare_label")}
+        state.compare_history = list(run.get("history") or [])
+        state.compare_label = run.get("label") or "compare"
+        state.compare = run["trace"]
+    predictions = getattr(window, "views", {}).get("predictions")
+    text = _results_text(lesson, results)
+    if predictions is not None and hasattr(predictions, "set_sampled_text"):
+        predictions.set_sampled_text(text)
+    panel = telling_panel(window, lesson)
+    if panel is not None and hasattr(window, "show_view"):
+        window.show_view(panel)
+    set_telling_cursor(state, lesson)
+    kind, steps = results.get("kind", lesson.action["kind"]), results.get("steps", 0)
+    done = {"record": "recorded", "train": f"trained {steps} steps", "sample": f"trained {steps} steps, sampled",
+            "compare": f"compared ({steps} steps each)"}.get(kind, kind)
+    history = state.history
+    loss = f" · loss {history[-1]['loss']:.4g}" if history else ""
+    vs = f" vs {state.compare_label}" if state.compare is not None else ""
+    state.status = f"lesson {lesson.order}: {done}{loss}{vs}" if lesson.builtin else f"lesson: {done}{loss}{vs}"
+
+
+def _lesson_with_window_config(window, lesson: Lesson) -> Lesson:
+    """``lesson`` with the window's config (e.g. a chosen variant, or a --config given beside it)."""
+    cfg = window.state.config
+    if cfg == lesson.config:
+        return lesson
+    from dataclasses import replace
+
+    return replace(lesson, config=cfg)
+
+
+def run_lesson_sync(window, lesson: Lesson) -> dict:
+    """Run the lesson's action on this thread and install its results (screenshots, tests)."""
+    from rnnviz.app.lessons import run_action
+
+    lesson = _lesson_with_window_config(window, lesson)
+    results = run_action(lesson)
+    apply_lesson_results(window, lesson, results)
+    return results
+
+
+def run_lesson_action(window, lesson: Lesson) -> None:
+    """Run the lesson's suggested action (record / train / compare / sample) in the background;
+    :func:`apply_lesson_results` installs what it produced when it is done."""
+    from rnnviz.app.lessons import run_action
+    from rnnviz.qt.workers import Recorder
+
+    runner = getattr(window, "lesson_runner", None)
+    if runner is None:
+        runner = window.lesson_runner = Recorder(window)
+        runner.finished.connect(lambda _rid, item: _lesson_done(window, *item))
+        runner.failed.connect(lambda _rid, message: setattr(window.state, "status",
+                                                            f"the lesson's action failed: {message}"))
+        runner.busy.connect(lambda busy: _lesson_busy(window, busy))
+        shutdown = window.shutdown
+
+        def shutdown_too(timeout: float = 10.0) -> None:
+            runner.wait(timeout)
+            shutdown(timeout)
+
+        window.shutdown = shutdown_too
+    if hasattr(window, "stop_training"):
+        window.stop_training()
+    recorder = getattr(window, "recorder", None)
+    if recorder is not None:
+        recorder.wait(30)  # the lesson's start is being recorded: let it land first, not over the results
+    lesson = _lesson_with_window_config(window, lesson)
+    action = lesson.action
+    verb = {"record": "recording", "compare": "training and comparing"}.get(action["kind"], "training")
+    window.state.status = f"lesson {lesson.name}: {verb} ({action.get('steps', 0)} steps)…"
+    runner.request(lambda: (lesson, window.state.config, run_action(lesson)))
+
+
+def _lesson_busy(window, busy: bool) -> None:
+    progress = getattr(window, "progress", None)
+    if progress is None:
+        return
+    if busy:
+        progress.setRange(0, 0)
+        progress.setFormat("running the lesson…")
+        progress.show()
+    elif window.state.training == "idle":
+        progress.hide()
+
+
+def _lesson_done(window, lesson: Lesson, config, results: dict) -> None:
+    if getattr(window, "_closing", False):
+        return
+    state = window.state
+    if state.lesson != lesson.name or state.config != config:
+        return  # the user moved on to another lesson or setting meanwhile
+    apply_lesson_results(window, lesson, results)
 
 
 def install_lesson_browser(window) -> LessonBrowser:
@@ -330,4 +511,5 @@ def install_lesson_browser(window) -> LessonBrowser:
     return browser
 
 
-__all__ = ["LessonBrowser", "apply_lesson", "install_lesson_browser", "run_lesson_action"]
+__all__ = ["LessonBrowser", "apply_lesson", "apply_lesson_results", "install_lesson_browser", "run_lesson_action",
+           "run_lesson_sync", "set_telling_cursor", "telling_panel"]

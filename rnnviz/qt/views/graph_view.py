@@ -175,7 +175,8 @@ class GraphView(TraceView):
     def columns(self) -> int:
         """How many time steps fit: WINDOW at most, fewer in a narrow widget (≥ MIN_WINDOW)."""
         w = self.canvas.viewport().width() if self.isVisible() else WINDOW * COLUMN_PX
-        return int(min(WINDOW, max(MIN_WINDOW, w // COLUMN_PX)))
+        px = COLUMN_PX * theme.scale()  # presentation: fewer, bigger columns (labels stay clear)
+        return int(min(WINDOW, max(MIN_WINDOW, w // px)))
 
     def _ensure_window(self, t: int, force: bool = False) -> None:
         win = self._window_for(t)
@@ -192,9 +193,12 @@ class GraphView(TraceView):
         a, b = self.window
         N = int(G.graph.get("num_steps", self.trace.seq_len))
         keep = [n for n, d in G.nodes(data=True) if d.get("t") is None or a <= d["t"] <= b]
-        font = theme.font(12)
-        small = theme.font(10)
-        edge_font = theme.font(10)
+        # scene-unit fonts: the view zooms the scene, so they keep their size next to the nodes
+        # (a bigger theme scale shows fewer, bigger columns instead, see columns())
+        k = 1.0 / theme.scale()
+        font = theme.font(12 * k)
+        small = theme.font(10 * k)
+        edge_font = theme.font(10 * k)
         for n in keep:
             d = G.nodes[n]
             x, y = d["pos"]
@@ -385,6 +389,7 @@ class GraphView(TraceView):
     def _theme_changed(self) -> None:
         super()._theme_changed()
         if self.graph is not None:
+            self.window = self._window_for(self.current_time)  # the column count follows the scale
             self._build_items()
             self._recolor()
 
