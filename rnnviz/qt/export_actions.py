@@ -34,8 +34,6 @@ from PySide6.QtWidgets import (
 
 from rnnviz.app.session import SUFFIX, Session, SessionFileError, load_session, save_session
 from rnnviz.core.trace import TraceFileError
-from rnnviz.export import arrays, figures, gif
-from rnnviz.export.frames import PANELS
 
 __all__ = ["AUTOSAVE_MS", "ExportOptionsDialog", "SessionController", "install_export_actions"]
 
@@ -46,6 +44,22 @@ SIZES = ("1280x720", "1920x1080", "960x540", "800x600", "3840x2160")
 # window view name → export panel name
 VIEW_PANEL = {"hidden": "hidden", "cell": "cell", "gates": "gates", "saturation": "gates",
               "gradients": "gradients", "training": "loss", "graph": "graph", "predictions": "outputs"}
+
+
+class _LazyModule:
+    """``rnnviz.export.<name>``, imported on first use: the export code (and PIL under it) is
+    a noticeable part of start-up and is needed only when the user exports something."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+arrays, figures, gif = (_LazyModule(f"rnnviz.export.{name}") for name in ("arrays", "figures", "gif"))
 
 
 class _Bridge(QObject):
@@ -528,6 +542,8 @@ class ExportOptionsDialog(QDialog):
         chosen = set(panels or ("hidden", "gates", "gradients"))
         row = QHBoxLayout()
         self._checks = {}
+        from rnnviz.export.frames import PANELS
+
         for name in PANELS:
             box = QCheckBox(name)
             box.setChecked(name in chosen)
