@@ -12,10 +12,20 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import DimBand, TraceView, bad_runs, finite_absmax, make_cursor, steps_text, style_plot
+from rnnviz.qt.views.base import (
+    DimBand,
+    TraceView,
+    add_legend,
+    bad_runs,
+    finite_absmax,
+    make_cursor,
+    steps_text,
+    style_plot,
+)
 
 GATE_TITLES = {
     "lstm": {"i": "Γ_i  input (store) gate", "f": "Γ_f  forget gate", "g": "g̃  candidate  c̃_t",
@@ -356,11 +366,46 @@ class CellStateView(HiddenStateView):
                 "hidden state h_t alone (the GRU merges c and h).")
 
 
+#: A gate's counterpart in the other cell: the memory-keeping gates (LSTM Γ_f; GRU Γ_z, with
+#: h_t = (1 − z) ñ + z h_{t−1}, z ≈ 1 keeps the state) and the tanh candidates.
+COUNTERPART = {"f": "z", "z": "f", "g": "n", "n": "g"}
+KEEP_GATE = {"lstm": "f", "gru": "z"}
+CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
+
+
+def counterpart(gate: str, names) -> str | None:
+    """The gate of ``names`` that plays ``gate``'s part: the same name, else its counterpart."""
+    names = list(names)
+    if gate in names:
+        return gate
+    other = COUNTERPART.get(gate)
+    return other if other in names else None
+
+
+def run_label(trace, fallback: str = "this run") -> str:
+    """A run's name: ``trace.meta["label"]`` (lessons set it), else ``fallback``."""
+    meta = getattr(trace, "meta", None) or {}
+    return str(meta.get("label") or fallback)
+
+
+def with_cell(label: str, cell: str) -> str:
+    """``label (LSTM)`` unless the label already names the cell."""
+    name = CELL_NAMES.get(cell, cell)
+    return label if name.lower() in label.lower() else f"{label} ({name})"
+
+
 class GatesView(_HeatmapView):
     """One heatmap per gate (LSTM Γ_i, Γ_f, g̃, Γ_o; GRU Γ_r, Γ_z, ñ).
 
     Attributes: ``gate_panels`` {gate name: HeatPanel} (``.data == trace.gates[g][k, :, b, :].T``).
     Sigmoid gates use the sequential map on [0, 1]; candidates the diverging map on [-1, 1].
+
+    Compare mode (:meth:`set_compare` with a gated run): one gate of each run, one above the
+    other on the same colour levels, chosen with two selectors (``gate_box``, ``compare_box``).
+    It starts on the memory-keeping gate (LSTM Γ_f, GRU Γ_z); a compare run with other gates
+    (GRU vs LSTM) shows its own gates, labelled with its cell. Then ``gate_panels`` holds the
+    chosen gate of this run, ``compare_panel.data == compare_trace.gates[g][k, :, b, :].T`` and
+    ``pair`` is (this run's gate, the compare run's gate).
     """
 
     title = "Gates"
@@ -368,53 +413,171 @@ class GatesView(_HeatmapView):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.gate_panels: dict[str, HeatPanel] = {}
-        self._cell = None
+        self.compare_panel: HeatPanel | None = None
+        self.pair: tuple[str, str] | None = None
+        self._built = None
+        self.selector = QWidget()
+        row = QHBoxLayout(self.selector)
+        row.setContentsMargins(4, 0, 4, 0)
+        self.gate_label = QLabel("this run:")
+        self.gate_box = QComboBox()
+        self.compare_label_widget = QLabel("compare:")
+        self.compare_box = QComboBox()
+        for w in (self.gate_label, self.gate_box, self.compare_label_widget, self.compare_box):
+            row.addWidget(w)
+        row.addStretch(1)
+        self.gate_box.setToolTip("The gate of this run shown on top")
+        self.compare_box.setToolTip("The gate of the compared run shown below (same colour levels)")
+        self.gate_box.activated.connect(lambda _i: self._pick(follow=True))
+        self.compare_box.activated.connect(lambda _i: self._pick(follow=False))
+        self._layout.insertWidget(1, self.selector)
+        self.selector.hide()
         self.show_message("No run yet: build a network and record a trace.")
 
-    def _build(self, cell: str, names) -> None:
+    # -- layout -------------------------------------------------------------------------
+    def _compare_gated(self) -> bool:
+        c = self.compare_trace
+        return c is not None and bool(getattr(c, "gates", None))
+
+    def _titled(self, trace, g: str, label: str) -> str:
+        title = GATE_TITLES.get(trace.cell_type, {}).get(g, g)
+        return f"{label}  ·  {title}"
+
+    def _build(self) -> None:
+        tr = self.trace
         self.glw.clear()
         self.gate_panels = {}
-        titles = GATE_TITLES.get(cell, {})
-        for i, g in enumerate(names):
-            row, col = divmod(i, 2)
-            self.gate_panels[g] = HeatPanel(self.glw.ci, row, 2 * col, title=titles.get(g, g), max_labels=10)
-        self.panels = list(self.gate_panels.values())
-        self._cell = cell
+        self.compare_panel = None
+        titles = GATE_TITLES.get(tr.cell_type, {})
+        if not self._compare_gated():
+            self.pair = None
+            for i, g in enumerate(tr.gates):
+                row, col = divmod(i, 2)
+                self.gate_panels[g] = HeatPanel(self.glw.ci, row, 2 * col, title=titles.get(g, g), max_labels=10)
+            self.panels = list(self.gate_panels.values())
+            self.selector.hide()
+            self._built = (tr.cell_type, tuple(tr.gates), None)
+            return
+        g, cg = self.pair
+        cmp = self.compare_trace
+        top = HeatPanel(self.glw.ci, 0, 0, title=self._titled(tr, g, run_label(tr)), max_labels=16)
+        self.compare_panel = HeatPanel(self.glw.ci, 1, 0, max_labels=16,
+                                       title=self._titled(cmp, cg, self.compare_label or "compare run"))
+        self.compare_panel.plot.setXLink(top.plot)
+        self.gate_panels = {g: top}
+        self.panels = [top, self.compare_panel]
+        self.selector.show()
+        self._built = (tr.cell_type, tuple(tr.gates), (cmp.cell_type, tuple(cmp.gates), self.pair))
 
+    def _fill_selectors(self) -> None:
+        tr, cmp = self.trace, self.compare_trace
+        for box, trace in ((self.gate_box, tr), (self.compare_box, cmp)):
+            box.blockSignals(True)
+            box.clear()
+            titles = GATE_TITLES.get(trace.cell_type, {})
+            for g in trace.gates:
+                box.addItem(titles.get(g, g), g)
+            box.blockSignals(False)
+        main = run_label(tr)
+        other = self.compare_label or "compare run"
+        if tr.cell_type != cmp.cell_type:
+            main, other = with_cell(main, tr.cell_type), with_cell(other, cmp.cell_type)
+        self.gate_label.setText(f"top, {main}:")
+        self.compare_label_widget.setText(f"below, {other}:")
+        if self.pair is None or self.pair[0] not in tr.gates or self.pair[1] not in cmp.gates:
+            g = KEEP_GATE.get(tr.cell_type)
+            g = g if g in tr.gates else next(iter(tr.gates))
+            cg = counterpart(g, cmp.gates) or KEEP_GATE.get(cmp.cell_type)
+            cg = cg if cg in cmp.gates else next(iter(cmp.gates))
+            self.pair = (g, cg)
+        self.gate_box.setCurrentIndex(list(tr.gates).index(self.pair[0]))
+        self.compare_box.setCurrentIndex(list(cmp.gates).index(self.pair[1]))
+
+    def select_pair(self, gate: str, compare_gate: str | None = None) -> None:
+        """Compare mode: show ``gate`` of this run over ``compare_gate`` (default: its counterpart)."""
+        if not self._compare_gated() or self.trace is None or gate not in self.trace.gates:
+            raise ValueError(f"no gate {gate!r} to compare in this run")
+        cmp_gates = list(self.compare_trace.gates)
+        cg = compare_gate or counterpart(gate, cmp_gates) or self.pair[1]
+        if cg not in cmp_gates:
+            raise ValueError(f"the compared run has no gate {cg!r} (it has {', '.join(cmp_gates)})")
+        self.pair = (gate, cg)
+        self._relayout()
+
+    def _pick(self, follow: bool) -> None:
+        g, cg = self.gate_box.currentData(), self.compare_box.currentData()
+        if g is not None and cg is not None:
+            if follow and g != self.pair[0]:
+                cg = counterpart(g, self.compare_trace.gates) or cg  # follow with the counterpart
+            self.select_pair(g, cg)
+
+    def _relayout(self) -> None:
+        tr = self.trace
+        if tr is None or not tr.gates:
+            return
+        if self._compare_gated():
+            self._fill_selectors()
+        else:
+            self.selector.hide()
+        cmp = self.compare_trace
+        want = (tr.cell_type, tuple(tr.gates),
+                (cmp.cell_type, tuple(cmp.gates), self.pair) if self._compare_gated() else None)
+        if want != self._built:
+            self._build()
+        tokens = tr.meta.get("tokens")
+        for p in self.panels:
+            p.set_ticks(tokens, tr.seq_len)
+        self._refresh_images()
+        self._move_cursors()
+
+    # -- the contract ------------------------------------------------------------------------
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
         self._shown_kb = None
         if trace is None:
             self.glw.hide()
+            self.selector.hide()
             self.show_message("No run yet: build a network and record a trace.")
             return
         if not trace.gates:
             self.glw.hide()
+            self.selector.hide()
             self.show_message("A SimpleRNN has no gates: h_t = tanh(W_hh h_{t−1} + W_xh x_t) "
                               "overwrites its memory at every step.\nChoose an LSTM or a GRU to see "
                               "forget / input / output (update / relevance) gates.")
             return
         self.glw.show()
         self.show_message("")
-        names = list(trace.gates)
-        if self._cell != trace.cell_type or list(self.gate_panels) != names:
-            self._build(trace.cell_type, names)
-        tokens = trace.meta.get("tokens")
-        for p in self.panels:
-            p.set_ticks(tokens, trace.seq_len)
         self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(
             self.current_time, self.phase, self.current_k, self.current_b)
-        self._refresh_images()
-        self._move_cursors()
+        self._relayout()
+
+    def set_compare(self, trace, label: str = "") -> None:
+        super().set_compare(trace, label)
+        self._shown_kb = None
+        if self.trace is not None and self.trace.gates:
+            self._relayout()
+            if trace is not None and not getattr(trace, "gates", None):
+                self.hover_label.setText(f"{label or 'the compared run'} is a SimpleRNN: no gates to compare")
+
+    @staticmethod
+    def _show_gate(panel: HeatPanel, arr: np.ndarray, g: str) -> None:
+        if g in CANDIDATES:
+            panel.set_data(arr, (-1.0, 1.0), theme.diverging())
+        else:
+            panel.set_data(arr, (0.0, 1.0), theme.sequential())
 
     def _refresh_images(self) -> None:
         k, b = self.current_k, self.current_b
         for g, p in self.gate_panels.items():
-            arr = self.trace.gates[g][k, :, b, :].T
-            if g in CANDIDATES:
-                p.set_data(arr, (-1.0, 1.0), theme.diverging())
+            self._show_gate(p, self.trace.gates[g][k, :, b, :].T, g)
+        if self.compare_panel is not None:
+            cg = self.pair[1]
+            arr = self.compare_trace.gates[cg]
+            if arr.shape[0] > k and arr.shape[2] > b:
+                self._show_gate(self.compare_panel, arr[k, :, b, :].T, cg)
             else:
-                p.set_data(arr, (0.0, 1.0), theme.sequential())
+                self.compare_panel.clear()
         self._shown_kb = (k, b)
 
     def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
@@ -444,6 +607,11 @@ class SaturationView(TraceView):
 
     Attributes: ``fractions`` {gate: (low, high)} each (L*D, B, H); ``bars`` {gate: (low_item,
     high_item)} BarGraphItems showing row k, sample b (low drawn downwards as negative).
+
+    Compare mode: the compared run's fractions beside this run's bars in another colour, with a
+    legend naming both runs: ``compare_fractions`` {gate: (low, high)}, ``compare_bars``
+    {plot key: (low_item, high_item)}. Gates are paired by name or part (LSTM Γ_f ↔ GRU Γ_z,
+    g̃ ↔ ñ); a compared gate without a partner gets its own plot, keyed ``"compare:" + gate``.
     """
 
     title = "Gate saturation"
@@ -454,35 +622,90 @@ class SaturationView(TraceView):
         self.glw.setBackground(theme.background())
         self._layout.addWidget(self.glw, 1)
         self.fractions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.compare_fractions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.bars: dict[str, tuple[pg.BarGraphItem, pg.BarGraphItem]] = {}
+        self.compare_bars: dict[str, tuple[pg.BarGraphItem, pg.BarGraphItem]] = {}
+        self.compare_of: dict[str, str] = {}  # plot key -> the compared run's gate
         self.plots: dict[str, pg.PlotItem] = {}
         self._shown_kb = None
-        self._cell = None
+        self._built = None
+        self.legend = None
         self.info = QLabel(" ")
         self.info.setWordWrap(True)
         self._layout.addWidget(self.info)
         self.show_message("No run yet: build a network and record a trace.")
 
-    def _build(self, cell: str, names) -> None:
+    def _cmp(self):
+        c = self.compare_trace
+        return c if c is not None and getattr(c, "gates", None) else None
+
+    def _plot(self, key: str, row: int, col: int, title: str, cand: bool) -> pg.PlotItem:
+        plot = self.glw.addPlot(row=row, col=col)
+        top, bottom = ("|v|&gt;0.9", "|v|&lt;0.1") if cand else ("&gt;0.9", "&lt;0.1")  # labels are HTML
+        style_plot(plot, left=f"time ↓{bottom}  ↑{top}", bottom="unit", title=title)
+        plot.addLine(y=0, pen=theme.pen("edge", 1))
+        plot.setYRange(-1.05, 1.05, padding=0)
+        plot.getAxis("left").setTicks([[(-1, "100%"), (-0.5, "50%"), (0, "0"), (0.5, "50%"), (1, "100%")]])
+        self.plots[key] = plot
+        return plot
+
+    @staticmethod
+    def _bar_pair(plot, low_color, high_color, pen=None):
+        low = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=low_color, pen=pen)
+        high = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=high_color, pen=pen)
+        plot.addItem(low)
+        plot.addItem(high)
+        return low, high
+
+    def _build(self) -> None:
+        tr, cmp = self.trace, self._cmp()
         self.glw.clear()
-        self.bars, self.plots = {}, {}
-        titles = GATE_TITLES.get(cell, {})
-        for i, g in enumerate(names):
+        self.bars, self.compare_bars, self.plots, self.compare_of = {}, {}, {}, {}
+        titles = GATE_TITLES.get(tr.cell_type, {})
+        cell_differs = cmp is not None and cmp.cell_type != tr.cell_type
+        main_name = run_label(tr)
+        cmp_name = self.compare_label or "compare run"
+        if cell_differs:
+            main_name = with_cell(main_name, tr.cell_type)
+            cmp_name = with_cell(cmp_name, cmp.cell_type)
+        keys = []
+        for g in tr.gates:
+            partner = counterpart(g, cmp.gates) if cmp is not None else None
+            title = titles.get(g, g)
+            if partner is not None and partner != g:
+                title += f"  vs  {GATE_TITLES.get(cmp.cell_type, {}).get(partner, partner).split('  ')[0]}"
+            keys.append((g, g, partner, title))
+        if cmp is not None:
+            used = {k[2] for k in keys}
+            ctitles = GATE_TITLES.get(cmp.cell_type, {})
+            for cg in cmp.gates:
+                if cg not in used:
+                    keys.append((f"compare:{cg}", None, cg, f"{cmp_name}: {ctitles.get(cg, cg)}"))
+        c_low = QColor(theme.series_color(4))
+        c_high = QColor(theme.series_color(1))
+        for i, (key, g, cg, title) in enumerate(keys):
             row, col = divmod(i, 2)
-            plot = self.glw.addPlot(row=row, col=col)
-            cand = g in CANDIDATES
-            top, bottom = ("|v|>0.9", "|v|<0.1") if cand else (">0.9", "<0.1")
-            style_plot(plot, left=f"↓ {bottom}  time  {top} ↑", bottom="unit", title=titles.get(g, g))
-            low = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=theme.color("bar_low"), pen=None)
-            high = pg.BarGraphItem(x=[0], height=[0], width=0.8, brush=theme.color("bar_high"), pen=None)
-            plot.addItem(low)
-            plot.addItem(high)
-            plot.addLine(y=0, pen=theme.pen("edge", 1))
-            plot.setYRange(-1.05, 1.05, padding=0)
-            plot.getAxis("left").setTicks([[(-1, "100%"), (-0.5, "50%"), (0, "0"), (0.5, "50%"), (1, "100%")]])
-            self.bars[g] = (low, high)
-            self.plots[g] = plot
-        self._cell = cell
+            cand = (g or cg) in CANDIDATES
+            plot = self._plot(key, row, col, title, cand)
+            if g is not None:
+                self.bars[key] = self._bar_pair(plot, theme.color("bar_low"), theme.color("bar_high"))
+            if cg is not None:
+                self.compare_of[key] = cg
+                self.compare_bars[key] = self._bar_pair(plot, c_low, c_high)
+        self.legend = None
+        if cmp is not None and self.plots:  # one legend, on the first plot, naming both runs
+            self.legend = add_legend(next(iter(self.plots.values())), (-6, 4))
+            main_bars = next(iter(self.bars.values()))
+            cmp_bars = next(iter(self.compare_bars.values()))
+            for (low, high), name in ((main_bars, main_name), (cmp_bars, cmp_name)):
+                self.legend.addItem(high, f"{name}  ↑ open")
+                self.legend.addItem(low, f"{name}  ↓ shut")
+        self._built = self._want()
+
+    def _want(self):
+        tr, cmp = self.trace, self._cmp()
+        return (tr.cell_type, tuple(tr.gates), None if cmp is None else (cmp.cell_type, tuple(cmp.gates)),
+                run_label(tr), self.compare_label, theme.scale(), theme.is_high_contrast())
 
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
@@ -496,29 +719,57 @@ class SaturationView(TraceView):
             return
         self.glw.show()
         self.show_message("")
-        names = list(trace.gates)
-        if self._cell != trace.cell_type or list(self.bars) != names:
-            self._build(trace.cell_type, names)
-        for g in names:
+        for g in trace.gates:
             self.fractions[g] = saturation_fractions(trace.gates[g], g in CANDIDATES)
         self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(
             self.current_time, self.phase, self.current_k, self.current_b)
+        if self._built != self._want():
+            self._build()
         self._refresh()
+
+    def set_compare(self, trace, label: str = "") -> None:
+        super().set_compare(trace, label)
+        cmp = self._cmp()
+        self.compare_fractions = {} if cmp is None else {
+            g: saturation_fractions(cmp.gates[g], g in CANDIDATES) for g in cmp.gates}
+        self._shown_kb = None
+        if self.trace is not None and self.trace.gates:
+            if self._built != self._want():
+                self._build()
+            self._refresh()
 
     def _refresh(self) -> None:
         k, b = self.current_k, self.current_b
-        for g, (low_item, high_item) in self.bars.items():
-            low, high = self.fractions[g]
-            x = np.arange(low.shape[-1])
-            low_item.setOpts(x=x, height=-low[k, b], width=0.8)
-            high_item.setOpts(x=x, height=high[k, b], width=0.8)
-            self.plots[g].setXRange(-0.5, len(x) - 0.5, padding=0.01)
+        comparing = bool(self.compare_bars)
+        w, off = (0.42, 0.21) if comparing else (0.8, 0.0)
+        for key, plot in self.plots.items():
+            n = 0
+            if key in self.bars:
+                low, high = self.fractions[key]
+                x = np.arange(low.shape[-1]) - (off if key in self.compare_bars else 0.0)
+                self.bars[key][0].setOpts(x=x, height=-low[k, b], width=w if key in self.compare_bars else 0.8)
+                self.bars[key][1].setOpts(x=x, height=high[k, b], width=w if key in self.compare_bars else 0.8)
+                n = low.shape[-1]
+            if key in self.compare_bars:
+                cg = self.compare_of[key]
+                low, high = self.compare_fractions[cg]
+                kk, bb = min(k, low.shape[0] - 1), min(b, low.shape[1] - 1)
+                x = np.arange(low.shape[-1]) + (off if key in self.bars else 0.0)
+                width = w if key in self.bars else 0.8
+                self.compare_bars[key][0].setOpts(x=x, height=-low[kk, bb], width=width)
+                self.compare_bars[key][1].setOpts(x=x, height=high[kk, bb], width=width)
+                n = max(n, low.shape[-1])
+            plot.setXRange(-0.5, n - 0.5, padding=0.01)
         parts = []
-        for g in self.bars:
-            low, high = self.fractions[g]
+        for g, (low, high) in self.fractions.items():
             parts.append(f"{g}: {100 * high[k, b].mean():.0f}% ↑ / {100 * low[k, b].mean():.0f}% ↓")
-        self.info.setText("Share of (unit, step) pairs saturated — " + ", ".join(parts)
-                          + ". Gates near 0.5 everywhere = not yet trained; saturated gates store or forget cleanly.")
+        text = "Share of (unit, step) pairs saturated — " + ", ".join(parts)
+        if self.compare_fractions:
+            cparts = [f"{g}: {100 * high.mean():.0f}% ↑ / {100 * low.mean():.0f}% ↓"
+                      for g, (low, high) in self.compare_fractions.items()]
+            text += f"; {self.compare_label or 'compare run'} (purple / red bars, all samples): " + ", ".join(cparts)
+        self.info.setText(text + ". Gates near 0.5 everywhere = not yet trained; saturated gates store or "
+                          "forget cleanly.")
         self._shown_kb = (k, b)
 
     def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
@@ -529,5 +780,5 @@ class SaturationView(TraceView):
     def _theme_changed(self) -> None:
         super()._theme_changed()
         if self.trace is not None and self.trace.gates:
-            self._build(self.trace.cell_type, list(self.trace.gates))
+            self._build()
             self._refresh()
