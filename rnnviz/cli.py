@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "With no command, opens the GUI.")
     parser.add_argument("--version", action="version", version=f"rnnviz {_version()}")
     gui = parser.add_argument_group("GUI (no command)")
-    gui.add_argument("--lesson", metavar="NAME|FILE.toml", help="open on this lesson")
+    gui.add_argument("--lesson", metavar="NAME|FILE.toml",
+                     help="open on this lesson (default: 'recurrence' unless --config is given)")
     gui.add_argument("--present", action="store_true", help="presentation mode (large fonts, full screen)")
     gui.add_argument("--screenshot", metavar="PATH.png", help="render the window to PATH.png and exit")
     gui.add_argument("--config", dest="gui_config", metavar="FILE", help="open this run config")
@@ -375,6 +376,9 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+DEFAULT_LESSON = "recurrence"  # what plain `rnnviz` opens on: h_t = f_W(h_{t-1}, x_t), step by step
+
+
 def cmd_gui(args) -> int:
     """No command: open the GUI (or, with --screenshot, render it to a PNG and exit)."""
     config = None
@@ -397,7 +401,10 @@ def cmd_gui(args) -> int:
         _say(f"cannot open the GUI: {missing} is not installed ({exc}); "
              "install it with 'pip install PySide6-Essentials pyqtgraph'")
         return EXIT_USAGE
-    return int(run_gui(config=config, lesson=args.lesson, present=args.present, screenshot=args.screenshot) or 0)
+    lesson = args.lesson
+    if lesson is None and config is None:
+        lesson = DEFAULT_LESSON
+    return int(run_gui(config=config, lesson=lesson, present=args.present, screenshot=args.screenshot) or 0)
 
 
 # ---------------------------------------------------------------------------------------
