@@ -65,6 +65,21 @@ def _num(v) -> float:
         return np.nan
 
 
+LOG_DECADES = 3.0  # the loss axis turns logarithmic when finite positive losses span more than this
+
+
+def loss_span_decades(*losses: np.ndarray) -> float:
+    """log10(max / min) over the finite positive values of ``losses`` (0 when there are none)."""
+    lo, hi = np.inf, 0.0
+    for v in losses:
+        v = np.asarray(v, dtype=float)
+        with np.errstate(invalid="ignore"):
+            ok = v[np.isfinite(v) & (v > 0)]
+        if ok.size:
+            lo, hi = min(lo, float(ok.min())), max(hi, float(ok.max()))
+    return float(np.log10(hi / lo)) if hi > 0 else 0.0
+
+
 def _log_safe(v: np.ndarray) -> np.ndarray:
     v = np.array(v, dtype=float)
     v[~np.isfinite(v)] = np.nan
@@ -75,6 +90,11 @@ def _log_safe(v: np.ndarray) -> np.ndarray:
 
 class TrainingView(TraceView):
     """Loss vs step (top) and global gradient norm before clipping vs step, log y (bottom).
+
+    The loss axis is linear until the finite positive losses of the shown runs span more than
+    ``LOG_DECADES`` (3) decades, then logarithmic (``loss_log``), so one exploding 1e36 step does
+    not flatten a falling loss to zero. NaN / Inf losses are left out of the curves and marked
+    with magenta triangles (``bad_points``) at the top.
 
     With clipping on: the threshold as a horizontal line (norm clipping), the norm after clipping
     dashed, and clipped steps marked. Grows cheaply: ``set_history`` appends only new rows and
@@ -106,8 +126,13 @@ class TrainingView(TraceView):
         self.grad_curve = self.grad_plot.plot([], [], name="‖∇‖ before clipping")
         self.applied_curve = self.grad_plot.plot([], [], name="‖∇‖ after clipping")
         self.clipped_points = pg.ScatterPlotItem(size=7, symbol="x", name="clipped step")
-        self.grad_plot.addItem(self.clipped_points)
-        self.grad_legend.addItem(self.clipped_points, "clipped step")
+        self.grad_plot.addItem(self.clipped_points)  # named: the plot lists it in the legend once
+        self.bad_points = pg.ScatterPlotItem(size=11, symbol="t", name="loss NaN / Inf")
+        self.bad_points.setZValue(10)
+        self.loss_plot.addItem(self.bad_points)  # only listed while there are some
+        self.loss_legend.removeItem(self.bad_points)
+        self._bad_listed = False
+        self.loss_log = False
         self.threshold = pg.InfiniteLine(pos=0, angle=0, movable=False)
         self.threshold.setZValue(20)
         self.grad_plot.addItem(self.threshold, ignoreBounds=True)
@@ -118,12 +143,13 @@ class TrainingView(TraceView):
         self.compare_grad_curve = self.grad_plot.plot([], [])
         self.data = _Series()
         self.compare_data = _Series()
+        self.loss_log = False
         self.train_cfg = None
         self._compare_named = False
         self._restyle()
 
     def _restyle(self) -> None:
-        style_plot(self.loss_plot, left="loss", title="Training loss")
+        style_plot(self.loss_plot, left="loss (log)" if self.loss_log else "loss", title="Training loss")
         style_plot(self.grad_plot, left="global ‖∇‖ (log)", bottom="training step",
                    title="Gradient norm before clipping")
         self.loss_curve.setPen(theme.pen(theme.series_color(0), 2))
@@ -131,6 +157,8 @@ class TrainingView(TraceView):
         self.applied_curve.setPen(theme.pen(theme.series_color(2), 1.5, Qt.PenStyle.DashLine))
         self.clipped_points.setPen(theme.pen("threshold", 1.5))
         self.clipped_points.setBrush(pg.mkBrush(theme.color("threshold")))
+        self.bad_points.setPen(theme.pen(theme.NONFINITE, 1))
+        self.bad_points.setBrush(pg.mkBrush(theme.NONFINITE))
         self.threshold.setPen(theme.pen("threshold", 2, Qt.PenStyle.DashLine))
         self.threshold_label.setColor(theme.color("threshold"))
         self.threshold_label.setFont(theme.font(9))
@@ -154,7 +182,7 @@ class TrainingView(TraceView):
             return
         d = self.data
         step = d.col("step")
-        self.loss_curve.setData(step, d.col("loss"), connect="finite")
+        self._update_loss_curves()
         self.grad_curve.setData(step, _log_safe(d.col("grad_norm")), connect="finite")
         applied = d.col("applied")
         clipping = self._clip_mode() != "none"
@@ -170,11 +198,46 @@ class TrainingView(TraceView):
         if d.n:
             last = d.n - 1
             n_clip = int(mask.sum())
+            n_bad = int((~np.isfinite(d.col("loss"))).sum())
             self.info.setText(f"step {int(step[last])}: loss {d.col('loss')[last]:.4g}, "
                               f"‖∇‖ {d.col('grad_norm')[last]:.3g}"
-                              + (f", clipped {n_clip} of {d.n} steps" if clipping else ""))
+                              + (f", clipped {n_clip} of {d.n} steps" if clipping else "")
+                              + (f"; loss NaN/Inf at {n_bad} steps (magenta ▼)" if n_bad else "")
+                              + ("; loss axis logarithmic" if self.loss_log else ""))
         else:
             self.info.setText("No training yet: press Train.")
+
+    def _update_loss_curves(self) -> None:
+        """Loss curves of both runs: NaN/Inf dropped (marked ▼ at the top), a log axis when the
+        finite positive losses span more than LOG_DECADES decades (e.g. an exploding run)."""
+        runs = [(self.data, self.loss_curve), (self.compare_data, self.compare_loss_curve)]
+        losses = [d.col("loss") for d, _ in runs]
+        log = loss_span_decades(*losses) > LOG_DECADES
+        if log != self.loss_log:
+            self.loss_log = log
+            self.loss_plot.setLogMode(y=log)
+            style_plot(self.loss_plot, left="loss (log)" if log else "loss")
+        bad_x, tops = [], []
+        for (d, curve), loss in zip(runs, losses, strict=True):
+            step = d.col("step")
+            with np.errstate(invalid="ignore"):
+                ok = np.isfinite(loss) & (loss > 0) if log else np.isfinite(loss)
+            curve.setData(step[ok], loss[ok])
+            if ok.any():
+                tops.append(float(loss[ok].max()))
+            bad_x.append(step[~np.isfinite(loss)])
+        top = max(tops, default=1.0)
+        bad = np.concatenate(bad_x)
+        if bad.size:
+            self.bad_points.setData(bad, np.full(bad.size, np.log10(top) if log else top))
+            if not self._bad_listed:
+                self.loss_legend.addItem(self.bad_points, "loss NaN / Inf")
+                self._bad_listed = True
+        else:
+            self.bad_points.setData([], [])
+            if self._bad_listed:
+                self.loss_legend.removeItem(self.bad_points)
+                self._bad_listed = False
 
     def _clip_mode(self) -> str:
         return str(getattr(self.train_cfg, "clip", "none") or "none")
@@ -204,12 +267,12 @@ class TrainingView(TraceView):
             self.compare_label = label
         if not history:
             self.compare_data.reset()
-            self.compare_loss_curve.setData([], [])
+            self._update_loss_curves()
             self.compare_grad_curve.setData([], [])
             return
         self.compare_data.update(history)
         d = self.compare_data
-        self.compare_loss_curve.setData(d.col("step"), d.col("loss"), connect="finite")
+        self._update_loss_curves()
         self.compare_grad_curve.setData(d.col("step"), _log_safe(d.col("grad_norm")), connect="finite")
         name = self.compare_label or "compare"
         if self._compare_named != name:
