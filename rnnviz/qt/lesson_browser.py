@@ -335,6 +335,11 @@ def apply_lesson_results(window, lesson: Lesson, results: dict) -> None:
         tr = results.get(key)
         if classes and tr is not None and isinstance(tr.meta, dict):
             tr.meta.setdefault("classes", list(classes))
+    label = results.get("label")
+    for key in ("trace", "initial_trace"):  # the run's name, for views that show two runs
+        tr = results.get(key)
+        if label and tr is not None and isinstance(tr.meta, dict):
+            tr.meta.setdefault("label", str(label))
     state.history = list(results.get("history") or [])
     # [check] trace = "initial": the lesson's point is in the untrained run (e.g. exploding
     # gradients before training blows the weights up); its training shows in the loss curves
@@ -353,6 +358,16 @@ def apply_lesson_results(window, lesson: Lesson, results: dict) -> None:
     text = _results_text(lesson, results)
     if predictions is not None and hasattr(predictions, "set_sampled_text"):
         predictions.set_sampled_text(text)
+    ex = results.get("extrapolation")
+    if predictions is not None and hasattr(predictions, "set_extrapolation"):
+        if ex is not None and not initial:
+            # predicted[i] continues from the warm-up: it is the position at target step warmup - 1 + i
+            start = int(ex["warmup"]) - 1
+            pred = ex["predicted"]
+            true = ex["true"][start:start + len(pred)]
+            predictions.set_extrapolation(true, pred, start=start)
+        else:
+            predictions.set_extrapolation(None, None)
     panel = telling_panel(window, lesson)
     if panel is not None and hasattr(window, "show_view"):
         window.show_view(panel)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPlainTextEdit
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QWidget
 
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import DimBand, TraceView, add_legend, make_cursor, style_plot
@@ -21,11 +21,29 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def is_classifier(trace) -> bool:
+    """A sequence classifier (many-to-one, loss "ce": sentiment, agreement): one class per
+    sequence, not a next token per step."""
+    meta = trace.meta or {}
+    if meta.get("loss") != "ce":
+        return False
+    return meta.get("shape") == "many-to-one" or np.asarray(trace.targets).ndim == 1
+
+
+def is_trajectory(trace) -> bool:
+    """Outputs are 2-D positions (the ball / trajectory task): regression with two outputs."""
+    meta = trace.meta or {}
+    return meta.get("loss") == "mse" and trace.outputs.shape[-1] == 2 and (
+        meta.get("task") in (None, "trajectory"))
+
+
 def output_labels(trace) -> list[str]:
-    """Names of the output classes: the vocabulary, an output vocabulary, class names, or numbers."""
+    """Names of the output classes: class names or an output vocabulary for a classifier, else
+    the vocabulary, an output vocabulary, class names, or numbers."""
     O = trace.outputs.shape[-1]
     meta = trace.meta or {}
-    for key in ("vocab", "out_vocab", "classes"):
+    keys = ("classes", "out_vocab", "vocab") if is_classifier(trace) else ("vocab", "out_vocab", "classes")
+    for key in keys:
         names = meta.get(key)
         if names is not None and len(names) == O:
             return [token_label(n) for n in names]
@@ -67,7 +85,12 @@ class PredictionsView(TraceView):
         self.pw = pg.PlotWidget()
         self.pw.setBackground(theme.background())
         self.plot = self.pw.getPlotItem()
-        self._layout.addWidget(self.pw, 3)
+        self.plots_row = QWidget()
+        row = QHBoxLayout(self.plots_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.pw, 1)
+        self._build_xy(row)
+        self._layout.addWidget(self.plots_row, 3)
         self.info = QLabel(" ")
         self._layout.addWidget(self.info)
         self.text_box = QPlainTextEdit()
@@ -92,15 +115,102 @@ class PredictionsView(TraceView):
             c.setDownsampling(auto=True, method="peak")
             c.setClipToView(True)
         self.mode = None
+        self._extrap_trace = None
         self.probs = None
         self.labels: list[str] = []
         self.top_indices = np.zeros(0, int)
         self.top_probs = np.zeros(0)
         self.target_index = None
+        self.extrapolation = None  # (true (n, B, 2), predicted (n, B, 2), first target step)
         self._restyle()
         self.pw.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
+    def _build_xy(self, row: QHBoxLayout) -> None:
+        """The y-vs-x picture of a trajectory: target path, one-step predictions, extrapolation."""
+        self.xy_pw = pg.PlotWidget()
+        self.xy_pw.setBackground(theme.background())
+        self.xy_plot = self.xy_pw.getPlotItem()
+        self.xy_plot.setAspectLocked(True)
+        self.xy_legend = add_legend(self.xy_plot, (-6, -6))  # bottom right: the path starts up high
+        self.xy_target_curve = self.xy_plot.plot([], [], name="target path")
+        self.xy_output_curve = self.xy_plot.plot([], [], name="one-step predictions")
+        self.xy_extrap_curve = self.xy_plot.plot([], [], name="extrapolated (own predictions)")
+        self.xy_extrap_true = self.xy_plot.plot([], [])
+        self.xy_now = pg.ScatterPlotItem(size=14, symbol="o")
+        self.xy_now.setZValue(20)
+        self.xy_plot.addItem(self.xy_now)
+        self.extrap_curve = self.plot.plot([], [])  # x coordinate vs time in the series plot
+        row.addWidget(self.xy_pw, 1)
+        self.xy_pw.hide()
+
+    def set_extrapolation(self, xy_true, xy_pred, start: int | None = None) -> None:
+        """Show a free-running extrapolation of a trajectory: the model fed its own predictions.
+
+        ``xy_pred`` (n, 2) or (n, B, 2): the predicted positions; ``xy_true`` the same shape: the
+        true positions at those steps; ``start``: the time step (0-based, as the trace's targets)
+        of the first one (default: the last n steps). ``None`` for both removes it. The y-vs-x
+        plot draws it beside the target path and the one-step predictions; the series plot draws
+        its first coordinate over time. ``extrap_curve`` / ``xy_extrap_curve`` hold the data."""
+        if xy_pred is None:
+            self.extrapolation = None
+        else:
+            pred = np.asarray(xy_pred, dtype=float)
+            true = np.asarray(xy_true, dtype=float)
+            if pred.ndim == 2:
+                pred, true = pred[:, None, :], true[:, None, :]
+            if pred.ndim != 3 or pred.shape[-1] < 2 or true.shape != pred.shape:
+                raise ValueError(f"set_extrapolation wants (n, 2) or (n, B, 2) arrays of equal shape, got "
+                                 f"{true.shape} and {pred.shape}")
+            n = pred.shape[0]
+            T = self.trace.seq_len if self.trace is not None else n
+            self.extrapolation = (true, pred, int(T - n if start is None else start))
+        self._extrap_trace = self.trace
+        self._extrap_setup()
+
+    def _extrap_setup(self) -> None:
+        ex = self.extrapolation
+        if ex is None or self.mode != "series":
+            for c in (self.xy_extrap_curve, self.xy_extrap_true, self.extrap_curve):
+                c.setData([], [])
+            self.legend.removeItem(self.extrap_curve)
+            return
+        true, pred, start = ex
+        b = min(self.current_b, pred.shape[1] - 1)
+        steps = np.arange(start, start + pred.shape[0], dtype=float)
+        self.extrap_curve.setData(steps, pred[:, b, 0])
+        self.xy_extrap_curve.setData(pred[:, b, 0], pred[:, b, 1], symbol="t1", symbolSize=9)
+        self.xy_extrap_true.setData(true[:, b, 0], true[:, b, 1], pen=None, symbol="o", symbolSize=7)
+        self.legend.removeItem(self.extrap_curve)
+        self.legend.addItem(self.extrap_curve, f"extrapolated from step {start + 1}")
+
+    def _xy_setup(self) -> None:
+        tr, b = self.trace, self.current_b
+        on = self.mode == "series" and is_trajectory(tr)
+        self.xy_pw.setVisible(on)
+        if not on:
+            self.xy_target_curve.setData([], [])
+            self.xy_output_curve.setData([], [])
+            self.xy_now.setData([], [])
+            return
+        out = np.asarray(tr.outputs[:, b, :2], dtype=float)
+        tgt = np.asarray(tr.targets[:, b, :2], dtype=float)
+        self.xy_target_curve.setData(tgt[:, 0], tgt[:, 1], symbol="o", symbolSize=4)
+        self.xy_output_curve.setData(out[:, 0], out[:, 1])
+        style_plot(self.xy_plot, left="y position", bottom="x position", title=f"where the ball goes · sample {b}")
+        self.xy_plot.enableAutoRange()
+
     def _restyle(self) -> None:
+        self.xy_target_curve.setPen(theme.pen("target", 2, Qt.PenStyle.DashLine))
+        self.xy_target_curve.setSymbolBrush(theme.color("target"))
+        self.xy_target_curve.setSymbolPen(None)
+        self.xy_output_curve.setPen(theme.pen(theme.series_color(0), 2))
+        self.xy_extrap_curve.setPen(theme.pen(theme.series_color(1), 2.5))
+        self.xy_extrap_curve.setSymbolBrush(theme.series_color(1))
+        self.xy_extrap_true.setSymbolBrush(None)
+        self.xy_extrap_true.setSymbolPen(theme.pen("target", 1.5))
+        self.xy_now.setPen(theme.pen("cursor", 2.5))
+        self.xy_now.setBrush(pg.mkBrush(None))
+        self.extrap_curve.setPen(theme.pen(theme.series_color(1), 2.5))
         self.bars.setOpts(brush=theme.color("bar"), pen=None)
         self.target_bar.setOpts(brush=theme.color("target"), pen=theme.pen("text", 1))
         self.output_curve.setPen(theme.pen(theme.series_color(0), 2))
@@ -143,7 +253,10 @@ class PredictionsView(TraceView):
             self.legend.setVisible(False)
             self.cursor.hide()
             self.dim.update(None, None, 0, 1)
-            style_plot(self.plot, left="probability", bottom="token (top 10)")
+            if is_classifier(trace):
+                style_plot(self.plot, left="P(class)", bottom="class")
+            else:
+                style_plot(self.plot, left="P(next)", bottom=f"token (top {TOP_K})")
             self.plot.setYRange(0, 1.05, padding=0)
         else:
             self.mode = "series"
@@ -153,8 +266,12 @@ class PredictionsView(TraceView):
             self.cursor.show()
             self.plot.getAxis("bottom").setTicks(None)
             sig = " (sigmoid of the logit)" if loss == "bce" else ""
-            style_plot(self.plot, left=f"value{sig}", bottom="time step")
+            left = "x position (first output)" if is_trajectory(trace) else f"value{sig}"
+            style_plot(self.plot, left=left, bottom="time step")
             self._series_setup()
+        self.extrapolation = None if trace is not self._extrap_trace else self.extrapolation
+        self._xy_setup()
+        self._extrap_setup()
         self._update()
 
     def _series(self, trace, b: int):
@@ -197,8 +314,10 @@ class PredictionsView(TraceView):
     def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
         old_b = self.current_b
         super().set_cursor(t, phase, k, b)
-        if self.mode == "series" and b != old_b:
+        if self.mode == "series" and self.current_b != old_b:
             self._series_setup()
+            self._xy_setup()
+            self._extrap_setup()
         self._update()
 
     def _update(self) -> None:
@@ -232,7 +351,11 @@ class PredictionsView(TraceView):
             seen = ""
             if tokens is not None and len(tokens) == tr.seq_len and b == 0:
                 seen = f" after '{token_label(tokens[t])}'"
-            style_plot(self.plot, title=f"step {t + 1}{seen}: P(next) for sample {b}")
+            if is_classifier(tr):
+                what = "P(class) after the whole sequence" if t == tr.seq_len - 1 else "P(class) so far"
+            else:
+                what = "P(next)"
+            style_plot(self.plot, title=f"step {t + 1}{seen}: {what} for sample {b}")
             if tgt is None:
                 self.info.setText(f"step {t + 1}: no target at this step (green bar = target where there is one)")
             else:
@@ -245,6 +368,8 @@ class PredictionsView(TraceView):
                 self.dim.update(None, t + 0.5 if t < T - 1 else None, -0.5, T - 0.5)
             else:
                 self.dim.update(None, None, -0.5, T - 0.5)
+            if self.xy_pw.isVisible():
+                self.xy_now.setData([float(tr.targets[t, b, 0])], [float(tr.targets[t, b, 1])])
             out = float(self._series(tr, b)[t])
             tgt = target_at(tr, t, b)
             self.info.setText(f"step {t + 1}: output {out:.4g}" + ("" if tgt is None else f", target {tgt:.4g}"))
