@@ -374,3 +374,120 @@ def test_view_gallery_smoke(tmp_path):
     saved = mod.render(tmp_path, size=(500, 320), runs=["rnn_exploding"])
     assert len(saved) == len(KEYS)
     assert all(p.exists() and p.stat().st_size > 2000 for p in saved)
+
+
+def test_gates_and_saturation_compare_runs(qtbot, traces):
+    lstm = make_trace(cell="lstm", task="adding", seq_len=10, batch_size=3, hidden_size=5, forget_bias=1.0)
+    main = traces["lstm"]
+    g = VIEW_CLASSES["gates"]()
+    qtbot.addWidget(g)
+    g.set_trace(main)
+    g.set_compare(lstm, "forget bias 1")
+    g.set_cursor(3, "full", 0, 2)
+    assert g.pair == ("f", "f") and g.selector.isVisibleTo(g)
+    np.testing.assert_array_equal(g.gate_panels["f"].data, main.gates["f"][0, :, 2, :].T)
+    np.testing.assert_array_equal(g.compare_panel.data, lstm.gates["f"][0, :, 2, :].T)
+    assert g.compare_panel.levels == g.gate_panels["f"].levels == (0.0, 1.0)
+    assert "forget bias 1" in g.compare_panel.title and "Γ_f" in g.compare_panel.title
+    g.select_pair("o")
+    np.testing.assert_array_equal(g.compare_panel.data, lstm.gates["o"][0, :, 2, :].T)
+    # GRU vs LSTM: the compared run's own gates, labelled; the keep gates (z, f) paired first
+    gru = traces["gru"]
+    lstm_lm = make_trace(cell="lstm", task="char_lm", seq_len=14, batch_size=2, hidden_size=8)
+    g.set_trace(gru)
+    g.set_compare(lstm_lm, "LSTM")
+    assert g.pair == ("z", "f")
+    np.testing.assert_array_equal(g.compare_panel.data, lstm_lm.gates["f"][0, :, g.current_b, :].T)
+    assert "LSTM" in g.compare_panel.title and "forget" in g.compare_panel.title
+    assert [g.compare_box.itemData(i) for i in range(g.compare_box.count())] == ["i", "f", "g", "o"]
+    with pytest.raises(ValueError, match="no gate"):
+        g.select_pair("z", "r")
+    g.set_compare(None)
+    assert list(g.gate_panels) == ["r", "z", "n"] and g.compare_panel is None and not g.selector.isVisibleTo(g)
+
+    s = VIEW_CLASSES["saturation"]()
+    qtbot.addWidget(s)
+    s.set_trace(gru)
+    s.set_compare(lstm_lm, "LSTM")
+    s.set_cursor(0, "full", 0, 1)
+    assert s.compare_of == {"z": "f", "n": "g", "compare:i": "i", "compare:o": "o"}
+    low, high = s.compare_fractions["f"]
+    np.testing.assert_allclose(high, (lstm_lm.gates["f"] > 0.9).mean(axis=1))
+    np.testing.assert_allclose(s.compare_bars["z"][1].opts["height"], high[0, 1])
+    np.testing.assert_allclose(s.compare_bars["z"][0].opts["height"], -low[0, 1])
+    labels = [label.text for _, label in s.legend.items]
+    assert any("LSTM" in t for t in labels) and len(labels) == 4
+    s.set_compare(None)
+    assert not s.compare_bars and list(s.plots) == ["r", "z", "n"]
+
+
+def test_training_loss_log_axis_and_nonfinite(qtbot):
+    v = VIEW_CLASSES["training"]()
+    qtbot.addWidget(v)
+    cfg = rnnviz.TrainConfig(clip="norm", clip_norm=1.0)
+    rows = [{"step": i, "loss": 0.5 - 0.001 * i, "grad_norm": 2.0, "clipped": True, "applied": 1.0}
+            for i in range(20)]
+    v.set_history(rows, cfg)
+    assert not v.loss_log  # 0.48..0.5: linear
+    labels = [label.text for _, label in v.grad_legend.items]
+    assert labels.count("clipped step") == 1
+    rows += [{"step": 20, "loss": 6.9e36, "grad_norm": float("inf"), "clipped": True, "applied": 1.0},
+             {"step": 21, "loss": float("inf"), "grad_norm": float("nan"), "clipped": True, "applied": 1.0},
+             {"step": 22, "loss": float("nan"), "grad_norm": float("nan"), "clipped": True, "applied": 1.0}]
+    v.set_history(rows, cfg)
+    assert v.loss_log and v.loss_plot.getAxis("left").logMode
+    x, y = v.loss_curve.getOriginalDataset()
+    assert np.isfinite(y).all() and len(y) == 21 and y.max() == pytest.approx(6.9e36)
+    np.testing.assert_array_equal(np.sort(v.bad_points.data["x"]), [21, 22])
+    assert "NaN/Inf at 2 steps" in v.info.text()
+    assert [label.text for _, label in v.loss_legend.items].count("loss NaN / Inf") == 1
+    v.set_history(rows[:10], rnnviz.TrainConfig())  # a new, tame run: linear again, no marks
+    assert not v.loss_log and len(v.bad_points.data) == 0
+
+
+def test_predictions_classifier_labels(qtbot):
+    tr = make_trace(cell="rnn", task="agreement", seq_len=12, batch_size=4, hidden_size=8)
+    tr.meta.setdefault("classes", ["singular", "plural"])
+    p = VIEW_CLASSES["predictions"]()
+    qtbot.addWidget(p)
+    p.set_trace(tr)
+    p.set_cursor(tr.seq_len - 1, "full", 0, 1)
+    assert p.mode == "classes"
+    assert p.plot.getAxis("left").labelText == "P(class)" and p.plot.getAxis("bottom").labelText == "class"
+    assert "P(class)" in p.plot.titleLabel.text and "P(next)" not in p.plot.titleLabel.text
+    assert set(p.labels) == {"singular", "plural"}
+    lm = make_trace(cell="gru", task="char_lm", seq_len=8, batch_size=2, hidden_size=8)
+    p.set_trace(lm)
+    assert p.plot.getAxis("left").labelText == "P(next)"
+
+
+def test_predictions_trajectory_extrapolation(qtbot):
+    tr = make_trace(cell="gru", task="trajectory", seq_len=12, batch_size=3, hidden_size=8)
+    p = VIEW_CLASSES["predictions"]()
+    qtbot.addWidget(p)
+    p.set_trace(tr)
+    p.set_cursor(4, "full", 0, 1)
+    assert p.mode == "series" and p.xy_pw.isVisibleTo(p)
+    x, y = p.xy_target_curve.getOriginalDataset()
+    np.testing.assert_allclose(x, tr.targets[:, 1, 0])
+    np.testing.assert_allclose(y, tr.targets[:, 1, 1])
+    np.testing.assert_allclose(p.xy_output_curve.getOriginalDataset()[1], tr.outputs[:, 1, 1])
+    rng = np.random.default_rng(0)
+    pred, true = rng.random((4, 3, 2)), rng.random((4, 3, 2))
+    p.set_extrapolation(true, pred, start=7)
+    x, y = p.xy_extrap_curve.getOriginalDataset()
+    np.testing.assert_allclose(x, pred[:, 1, 0])
+    np.testing.assert_allclose(y, pred[:, 1, 1])
+    t, v = p.extrap_curve.getOriginalDataset()
+    np.testing.assert_allclose(t, [7, 8, 9, 10])
+    np.testing.assert_allclose(v, pred[:, 1, 0])
+    p.set_cursor(4, "full", 0, 2)  # another sample: its extrapolation
+    np.testing.assert_allclose(p.xy_extrap_curve.getOriginalDataset()[1], pred[:, 2, 1])
+    p.set_extrapolation(true[:, 0], pred[:, 0])  # one sample (n, 2): the last n steps
+    np.testing.assert_allclose(p.extrap_curve.getOriginalDataset()[0], [8, 9, 10, 11])
+    with pytest.raises(ValueError, match="equal shape"):
+        p.set_extrapolation(true[:2], pred)
+    p.set_extrapolation(None, None)
+    assert p.xy_extrap_curve.getOriginalDataset()[0] is None or len(p.xy_extrap_curve.getOriginalDataset()[0]) == 0
+    p.set_trace(traces_adding := make_trace(cell="rnn", task="adding", seq_len=6, batch_size=2, hidden_size=4))
+    assert p.mode == "series" and not p.xy_pw.isVisibleTo(p) and traces_adding is p.trace

@@ -100,7 +100,7 @@ class LessonBrowser(QWidget):
             nav.addWidget(b)
         bl.addLayout(nav)
         bl.addWidget(self.open_button)
-        split = QSplitter(Qt.Orientation.Vertical)
+        split = self.splitter = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
         split.setStretchFactor(0, 2)
@@ -241,10 +241,22 @@ class LessonBrowser(QWidget):
         self.add_lesson(lesson)
         return lesson
 
-    def set_presenting(self, on: bool) -> None:
-        """Presentation mode: taller buttons (fonts follow the window's)."""
+    def set_presenting(self, on: bool, list_point_size: float | None = None) -> None:
+        """Presentation mode: taller buttons (fonts follow the window's); the lesson list in
+        ``list_point_size`` (smaller than the rest, so every title shows without scrolling) and
+        given more of the dock's height."""
         for b in (self.prev_button, self.next_button, self.reset_button, self.run_button, self.open_button):
             b.setMinimumHeight(48 if on else 0)
+        font = self.list.font()
+        if on and list_point_size:
+            font.setPointSizeF(list_point_size)
+            self.list.setFont(font)
+        elif not on:
+            self.list.setFont(self.font())
+        total = sum(self.splitter.sizes()) or self.height()
+        if total > 0:
+            share = 0.42 if on else 2 / 7
+            self.splitter.setSizes([int(total * share), total - int(total * share)])
 
 
 # ---------------------------------------------------------------------- window integration

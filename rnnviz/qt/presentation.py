@@ -22,6 +22,8 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 SCALE = 1.8  # font and line factor in presentation mode
 FONT_FACTOR = 1.6  # widget fonts (menus, labels, lists)
 BUTTON_PX = 56  # step / play controls
+TAB_FONT_FACTOR = 1.25  # the view tabs: ten names fit beside the lesson dock at 1600 px
+LIST_FONT_FACTOR = 1.3  # the lesson list: all nine titles visible at 1000 px height
 
 _PROP_ON = "rnnviz_presenting"
 
@@ -65,6 +67,23 @@ def _big_controls(window, on: bool) -> None:
             b.setIconSize(b.property("rnnviz_normal_size"))
 
 
+def _tab_bar(window, on: bool, normal_size: float) -> None:
+    """View tabs in presentation mode: a smaller font than the rest (all ten names fit), never
+    elided, scroll buttons when the window is narrow, each name in its tooltip."""
+    tabs = getattr(window, "tabs", None)
+    if tabs is None or not hasattr(tabs, "tabBar"):
+        return
+    bar = tabs.tabBar()
+    font = bar.font()
+    font.setPointSizeF(normal_size * (TAB_FONT_FACTOR if on else 1.0))
+    bar.setFont(font)
+    bar.setElideMode(Qt.TextElideMode.ElideNone)
+    bar.setUsesScrollButtons(True)
+    for i in range(tabs.count()):
+        if not tabs.tabToolTip(i):
+            tabs.setTabToolTip(i, tabs.tabText(i))
+
+
 def apply_presentation(window, on: bool = True) -> None:
     """Presentation mode on or off: full screen (not when rendering offscreen), fonts ×1.6,
     lines ×1.8, the high-contrast theme, big timeline buttons, the Build dock hidden (View menu
@@ -88,6 +107,9 @@ def apply_presentation(window, on: bool = True) -> None:
             if hasattr(window, "menuBar"):
                 window.menuBar().setFont(normal)
     window.setProperty(_PROP_ON, on)
+    normal = window.property("rnnviz_normal_font")
+    base = normal.pointSizeF() if normal is not None and normal.pointSizeF() > 0 else 10.0
+    _tab_bar(window, on, base)
     build = getattr(window, "build_dock", None)  # room for the views; View ▸ Build brings it back
     if build is not None:
         if on:
@@ -109,7 +131,7 @@ def apply_presentation(window, on: bool = True) -> None:
             window.showMaximized() if window.property("rnnviz_was_maximized") else window.showNormal()
     browser = getattr(window, "lesson_browser", None)
     if browser is not None and hasattr(browser, "set_presenting"):
-        browser.set_presenting(on)
+        browser.set_presenting(on, base * LIST_FONT_FACTOR if on else None)
 
 
 def toggle_presentation(window) -> None:

@@ -524,6 +524,12 @@ class GatesView(_HeatmapView):
                 (cmp.cell_type, tuple(cmp.gates), self.pair) if self._compare_gated() else None)
         if want != self._built:
             self._build()
+        if self.compare_panel is not None:  # the runs' names may change without a new layout
+            g, cg = self.pair
+            self.gate_panels[g].title = self._titled(tr, g, run_label(tr))
+            self.compare_panel.title = self._titled(cmp, cg, self.compare_label or "compare run")
+            for p in self.panels:
+                p.restyle()
         tokens = tr.meta.get("tokens")
         for p in self.panels:
             p.set_ticks(tokens, tr.seq_len)
