@@ -1,7 +1,7 @@
 """``rnnviz export``: figures, animations and data from a trace (.npz) or a session file, headless.
 
     rnnviz export RUN.npz|SESSION --png FIG.png --svg FIG.svg --gif STEPS.gif --csv SERIES.csv
-                  --npz OUT.npz --history-csv HISTORY.csv --panels hidden,gates,gradients
+                  --npz OUT.npz --history-csv HISTORY.csv --panels hidden,gates,gradients,graph
                   --size 1280x720 --scale 1.0 --fps 8 --frames N --animate forward|backward|training
 
 Wiring (rnnviz/cli.py): ``add_parser(subparsers)`` adds the sub-command; ``run(args)`` does it
@@ -29,6 +29,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
+    from rnnviz.export.frames import DEFAULT_PANELS
+
     p.add_argument("source", help="a trace (.npz from `rnnviz trace`) or a session file saved by the app")
     p.add_argument("--png", metavar="FIG.png", help="still figure as PNG")
     p.add_argument("--svg", metavar="FIG.svg", help="still figure as SVG (vector)")
@@ -39,9 +41,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--npz", metavar="OUT.npz", help="the whole trace as .npz")
     p.add_argument("--history-csv", metavar="HISTORY.csv",
                    help="training history (step,loss,grad_norm,clipped) of a session")
-    p.add_argument("--panels", default="hidden,gates,gradients",
+    p.add_argument("--panels", default=",".join(DEFAULT_PANELS),
                    help="comma-separated: hidden,cell,gates,gradients,loss,outputs,graph or 'all' "
-                        "(default: hidden,gates,gradients)")
+                        f"(default: {','.join(DEFAULT_PANELS)})")
     p.add_argument("--size", default="1280x720", help="frame size in pixels, WxH (default 1280x720)")
     p.add_argument("--scale", type=float, default=1.0, help="pixel scale for projectors/print (default 1.0)")
     p.add_argument("--fps", type=float, default=8.0, help="animation frame rate (default 8)")

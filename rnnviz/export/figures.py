@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from rnnviz.export.arrays import safe_write
-from rnnviz.export.frames import FrameSpec, Scene, figure_scene, rasterize
+from rnnviz.export.frames import DEFAULT_PANELS, FrameSpec, Scene, figure_scene, rasterize
 
 __all__ = ["figure", "parse_size", "png_bytes", "save_figure", "scene_to_svg", "write_png", "write_svg"]
 
@@ -41,7 +41,7 @@ def parse_size(text: str | tuple) -> tuple[int, int]:
     return w, h
 
 
-def figure(trace, panels=("hidden", "gates", "gradients"), size=(1280, 720), *, history=None, k: int = 0,
+def figure(trace, panels=DEFAULT_PANELS, size=(1280, 720), *, history=None, k: int = 0,
            sample: int = 0, t: int | None = None, title: str | None = None) -> Scene:
     """The scene of ``panels`` of ``trace`` (``history`` for the loss panel, ``t`` highlights a step)."""
     spec = FrameSpec(k=k, sample=sample, t=t, mode="static", history=history)

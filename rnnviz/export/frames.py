@@ -503,6 +503,9 @@ def draw_lines(scene: Scene, box: Box, series: Sequence[tuple], *, title: str = 
 
 # -- trace panels -------------------------------------------------------------------------------
 
+#: What a figure or animation shows when no panels are named: states, gates, gradients, graph.
+DEFAULT_PANELS = ("hidden", "gates", "gradients", "graph")
+
 @dataclass
 class FrameSpec:
     """What one frame shows: which layer/direction row ``k``, batch ``sample``, step ``t``, mode.
@@ -531,15 +534,19 @@ def _k_label(trace, k: int) -> str:
     return f" ({out})" if out else ""
 
 
-def _visible(arr: np.ndarray, spec: FrameSpec, axis: int = -1) -> np.ndarray:
-    """Mask (NaN) the time steps an animation frame has not reached yet."""
-    if spec.t is None or spec.mode == "static":
+def _visible(arr: np.ndarray, spec: FrameSpec, axis: int = -1, gradient: bool = False) -> np.ndarray:
+    """Mask (NaN) what an animation frame has not computed yet.
+
+    Forward frames show states up to ``t`` and no gradients (BPTT has not run); backward frames
+    show every state (the forward pass is done) and gradients from ``t`` to the end.
+    """
+    if spec.t is None or spec.mode == "static" or (spec.mode == "backward" and not gradient):
         return arr
     arr = np.array(arr, dtype=np.float64, copy=True)
     T = arr.shape[axis]
     sl = [slice(None)] * arr.ndim
     if spec.mode == "forward":
-        sl[axis] = slice(spec.t + 1, T)
+        sl[axis] = slice(0, T) if gradient else slice(spec.t + 1, T)
     else:
         sl[axis] = slice(0, spec.t)
     arr[tuple(sl)] = np.nan
@@ -596,10 +603,10 @@ def panel_gradients(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
         color = SERIES_COLORS[k % len(SERIES_COLORS)]
         many = trace.grad_hidden_norm.shape[0] > 1
         series.append(((f"‖∂L/∂hₜ‖{_k_label(trace, k)}" if many else "‖∂L/∂hₜ‖"), t,
-                       _visible(trace.grad_hidden_norm[k], spec), color, False))
+                       _visible(trace.grad_hidden_norm[k], spec, gradient=True), color, False))
         if trace.grad_cell_norm is not None:
             series.append((("‖∂L/∂cₜ‖" + (_k_label(trace, k) if many else "")), t,
-                           _visible(trace.grad_cell_norm[k], spec), color, True))
+                           _visible(trace.grad_cell_norm[k], spec, gradient=True), color, True))
     rng = spec.grad_range
     if rng is None:
         parts = [trace.grad_hidden_norm] + ([trace.grad_cell_norm] if trace.grad_cell_norm is not None else [])
@@ -818,7 +825,7 @@ def run_title(trace) -> str:
     return " · ".join(bits)
 
 
-def figure_scene(trace, panels: str | Sequence[str] | None = ("hidden", "gates", "gradients"),
+def figure_scene(trace, panels: str | Sequence[str] | None = DEFAULT_PANELS,
                  size: tuple[int, int] = (1280, 720), spec: FrameSpec | None = None,
                  title: str | None = None, subtitle: str = "") -> Scene:
     """A whole frame: a title line and ``panels`` of ``trace`` in a grid, ``size`` logical pixels."""
@@ -848,7 +855,7 @@ def render_panel(scene: Scene, box: Box, name: str, trace, spec: FrameSpec | Non
     PANEL_FUNCS[parse_panels([name])[0]](scene, box, trace, spec or FrameSpec())
 
 
-def render_frame(trace, panels=("hidden", "gates", "gradients"), size=(1280, 720), scale: float = 1.0,
+def render_frame(trace, panels=DEFAULT_PANELS, size=(1280, 720), scale: float = 1.0,
                  spec: FrameSpec | None = None, title: str | None = None, subtitle: str = "") -> np.ndarray:
     """Pixels (H, W, 3) uint8 of :func:`figure_scene` at ``scale``."""
     return rasterize(figure_scene(trace, panels, size, spec, title, subtitle), scale)

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from rnnviz.export.arrays import safe_write
-from rnnviz.export.frames import FrameSpec, figure_scene, rasterize
+from rnnviz.export.frames import DEFAULT_PANELS, FrameSpec, figure_scene, rasterize
 
 __all__ = [
     "ANIMATIONS",
@@ -105,7 +105,7 @@ def _ranges(traces, history):
 
 
 def animation_frames(animation: str, trace=None, *, traces: Sequence[tuple] | None = None,
-                     history: Sequence[dict] | None = None, panels=("hidden", "gates", "gradients"),
+                     history: Sequence[dict] | None = None, panels=DEFAULT_PANELS,
                      size: tuple[int, int] = (960, 540), scale: float = 1.0, frames: int | None = None,
                      k: int = 0, sample: int = 0) -> Iterator[np.ndarray]:
     """Yield the RGB frames (H, W, 3 uint8) of ``animation`` (see the module docstring).
@@ -226,7 +226,7 @@ def _atomic(path: Path, write) -> None:
 
 
 def write_animation(path: str | os.PathLike, animation: str, trace=None, *, traces=None, history=None,
-                    panels=("hidden", "gates", "gradients"), size=(960, 540), scale: float = 1.0, fps: float = 8,
+                    panels=DEFAULT_PANELS, size=(960, 540), scale: float = 1.0, fps: float = 8,
                     frames: int | None = None, progress: Progress | None = None, k: int = 0,
                     sample: int = 0) -> Path:
     """Render ``animation`` and write it to ``path`` (.gif, or .mp4 when available)."""

@@ -363,7 +363,7 @@ class SessionController(QObject):
             return False
         return True
 
-    def export_animation(self, path, animation="forward", panels=("hidden", "gates", "gradients"), fps=8.0,
+    def export_animation(self, path, animation="forward", panels=None, fps=8.0,
                          size=(960, 540), frames=None, progress=None, on_done=None, wait=False) -> bool:
         """Write an animation in a worker thread; ``progress(done, total)``, ``on_done(ok, message)``.
 
@@ -405,7 +405,8 @@ class SessionController(QObject):
 
         def work():
             try:
-                gif.write_animation(path, animation, trace, traces=traces, history=history, panels=panels,
+                gif.write_animation(path, animation, trace, traces=traces, history=history,
+                                    panels=panels or gif.DEFAULT_PANELS,
                                     size=size, fps=fps, frames=frames, progress=report, k=k, sample=b)
             except (gif.ExportError, ValueError, OSError) as exc:
                 bridge.failed.emit(_message(exc))
