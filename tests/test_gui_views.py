@@ -468,6 +468,7 @@ def test_predictions_trajectory_extrapolation(qtbot):
     p.set_trace(tr)
     p.set_cursor(4, "full", 0, 1)
     assert p.mode == "series" and p.xy_pw.isVisibleTo(p)
+    np.testing.assert_allclose(p.xy_now.data["x"], [tr.targets[4, 1, 0]])
     x, y = p.xy_target_curve.getOriginalDataset()
     np.testing.assert_allclose(x, tr.targets[:, 1, 0])
     np.testing.assert_allclose(y, tr.targets[:, 1, 1])

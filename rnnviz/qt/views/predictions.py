@@ -368,7 +368,7 @@ class PredictionsView(TraceView):
                 self.dim.update(None, t + 0.5 if t < T - 1 else None, -0.5, T - 0.5)
             else:
                 self.dim.update(None, None, -0.5, T - 0.5)
-            if self.xy_pw.isVisible():
+            if not self.xy_pw.isHidden():  # (isVisible is False while the tab is not in front)
                 self.xy_now.setData([float(tr.targets[t, b, 0])], [float(tr.targets[t, b, 1])])
             out = float(self._series(tr, b)[t])
             tgt = target_at(tr, t, b)
