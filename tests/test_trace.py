@@ -86,3 +86,19 @@ def test_nan_trace_round_trips(tmp_path):
     assert t.nonfinite
     back = Trace.load(t.save(tmp_path / "nan.npz"))
     assert back.nonfinite and back.nonfinite_steps().any()
+
+
+def test_saved_files_get_ordinary_permissions_and_special_files_are_refused(trace, tmp_path):
+    import os
+    import stat
+
+    path = trace.save(tmp_path / "perm.npz")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    from rnnviz.core.trace import atomic_write
+
+    with pytest.raises(ValueError, match="folder"):
+        atomic_write(tmp_path, lambda f: None)
+    with pytest.raises(ValueError, match="regular file"):
+        atomic_write("/dev/null", lambda f: None)

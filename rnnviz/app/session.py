@@ -250,9 +250,8 @@ def save_session(path: str | os.PathLike, session: Session) -> Path:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise SessionFileError(f"cannot save the session to {path}: {reason}") from None
-    from rnnviz.export.arrays import _default_mode
-
-    _default_mode(path)
+    except ValueError as exc:  # a folder or a special file
+        raise SessionFileError(f"cannot save the session: {exc}") from None
     return path
 
 

@@ -212,16 +212,24 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     """Call ``write(fileobj)`` on a temporary file in ``path``'s folder, then rename it over ``path``.
 
     Nothing half-written is ever left under the user's name: on any error the temporary file
-    is removed and the old file (if any) is untouched.
+    is removed and the old file (if any) is untouched. Folders and special files (``/dev/null``
+    and the like) are refused rather than replaced. The result gets the permissions of the file
+    it replaces, or the usual ones for a new file (the temporary file itself is private).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"cannot write {path}: it is a folder")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"cannot write {path}: it is not a regular file")
     folder = path.parent if str(path.parent) else Path(".")
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -229,3 +237,9 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -42,25 +42,10 @@ HISTORY_COLUMNS = ("step", "loss", "grad_norm", "clipped")
 
 
 def safe_write(path: str | os.PathLike, write) -> Path:
-    """``atomic_write`` that refuses folders and special files (never replaces /dev/null & co.)."""
+    """:func:`rnnviz.core.trace.atomic_write`, returning the path."""
     path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"cannot write {path}: it is a folder")
-    if path.exists() and not path.is_file():
-        raise ValueError(f"cannot write {path}: it is not a regular file")
     atomic_write(path, write)
-    _default_mode(path)
     return path
-
-
-def _default_mode(path: Path) -> None:
-    """Give a new file the usual permissions (the temporary file was private, 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(path, 0o666 & ~umask)
-    except OSError:
-        pass
 
 
 def series_table(trace: Trace) -> dict[str, np.ndarray]:
