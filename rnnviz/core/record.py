@@ -154,6 +154,26 @@ def _loop_arrays(*tensors):
     return list(tensors), torch
 
 
+class _TorchRightMatmul:
+    """``rows @ W`` for numpy rows, computed by torch's BLAS.
+
+    numpy's own BLAS would start a second pool of threads; its threads keep spinning after
+    each product and fight torch's OpenMP threads for the cores (seen here: the native LSTM
+    ran up to 2x slower right after a recording)."""
+
+    __array_ufunc__ = None  # makes numpy defer `array @ self` to __rmatmul__
+
+    def __init__(self, W: torch.Tensor):
+        self.W = W.detach()
+
+    def __rmatmul__(self, rows: np.ndarray) -> np.ndarray:
+        return torch.mm(torch.from_numpy(rows), self.W).numpy()
+
+
+def _recurrent_weight(W_hh: torch.Tensor, xp):
+    return _TorchRightMatmul(W_hh) if xp is np else W_hh
+
+
 def _scan_cell(f, ig, d):
     """c_t = Γ_f ⊙ c_{t-1} + Γ_i ⊙ c̃_t over time (the direction's own order): (T, B, H)."""
     (f_, ig_), xp = _loop_arrays(f, ig)
@@ -222,11 +242,13 @@ def _backward_direction(cell, W_hh, direct, fac, d):
     hidden side), each stacked over time."""
     T = direct.shape[0]
     order = range(T) if d else reversed(range(T))
+
     def torch_of(*arrays):
         return [a if xp is torch else torch.from_numpy(a) for a in arrays]
 
     if cell == "rnn":
-        (dd, dact, W), xp = _loop_arrays(direct, fac["dact"], W_hh)
+        (dd, dact), xp = _loop_arrays(direct, fac["dact"])
+        W = _recurrent_weight(W_hh, xp)
         dH, DA = xp.empty_like(dd), xp.empty_like(dd)
         dh_rec = xp.zeros_like(dd[0])
         for t in order:  # dh_t = direct_t + W_hhᵀ (dh_{t+1} ⊙ f'(a_{t+1}))
@@ -237,7 +259,8 @@ def _backward_direction(cell, W_hh, direct, fac, d):
         dH, DA = torch_of(dH, DA)
         return dH, None, DA, DA
     if cell == "lstm":
-        (dd, A, G, F, W), xp = _loop_arrays(direct, fac["A"], fac["G"], fac["gates"]["f"], W_hh)
+        (dd, A, G, F), xp = _loop_arrays(direct, fac["A"], fac["G"], fac["gates"]["f"])
+        W = _recurrent_weight(W_hh, xp)
         cat = np.concatenate if xp is np else torch.cat
         dH, dC, DZ = xp.empty_like(dd), xp.empty_like(dd), xp.empty_like(G)
         dh_rec, dc_rec = xp.zeros_like(dd[0]), xp.zeros_like(dd[0])
@@ -250,7 +273,8 @@ def _backward_direction(cell, W_hh, direct, fac, d):
             dc_rec = dc * F[t]
         dH, dC, DZ = torch_of(dH, dC, DZ)
         return dH, dC, DZ, DZ
-    (dd, Gh, Z, W), xp = _loop_arrays(direct, fac["Gh"], fac["Z"], W_hh)
+    (dd, Gh, Z), xp = _loop_arrays(direct, fac["Gh"], fac["Z"])
+    W = _recurrent_weight(W_hh, xp)
     cat = np.concatenate if xp is np else torch.cat
     dH, DZH = xp.empty_like(dd), xp.empty_like(Gh)
     dh_rec = xp.zeros_like(dd[0])
@@ -304,7 +328,8 @@ def _bptt_engine(model, x, y, loss):
                 pgrads["rnn.weight_ih" + sfx] = flat_x.T @ inp.reshape(T * B, -1)
                 pgrads["rnn.weight_hh" + sfx] = flat_h.T @ facs[k]["h_prev"].reshape(T * B, H)
                 pgrads["rnn.bias_ih" + sfx] = flat_x.sum(0)
-                pgrads["rnn.bias_hh" + sfx] = flat_h.sum(0)
+                # RNN and LSTM: the same pre-activation gets both biases, so one sum serves
+                pgrads["rnn.bias_hh" + sfx] = pgrads["rnn.bias_ih" + sfx] if dzh is dzx else flat_h.sum(0)
                 if layer:  # dL/dx of the input sequence itself is not needed
                     d_in += (flat_x @ W_xh).view_as(inp)
             direct = d_in
