@@ -22,8 +22,6 @@ import torch
 from rnnviz.core.losses import task_loss
 from rnnviz.core.trace import Trace
 
-MAX_SPECTRUM_SIZE = 1024  # W_hh blocks larger than this skip the SVD/eigendecomposition
-
 
 def _infer_loss(y: torch.Tensor) -> str:
     return "ce" if not torch.is_floating_point(y) else "mse"
@@ -170,8 +168,15 @@ class _TorchRightMatmul:
         return torch.mm(torch.from_numpy(rows), self.W).numpy()
 
 
-def _recurrent_weight(W_hh: torch.Tensor, xp):
-    return _TorchRightMatmul(W_hh) if xp is np else W_hh
+SMALL_PRODUCT = 1 << 16  # multiply-adds below which numpy's BLAS stays on one thread: call it directly
+
+
+def _recurrent_weight(W_hh: torch.Tensor, xp, batch: int):
+    if xp is not np:
+        return W_hh
+    if batch * W_hh.shape[0] * W_hh.shape[1] < SMALL_PRODUCT:
+        return W_hh.detach().numpy()
+    return _TorchRightMatmul(W_hh)
 
 
 def _scan_cell(f, ig, d):
@@ -248,7 +253,7 @@ def _backward_direction(cell, W_hh, direct, fac, d):
 
     if cell == "rnn":
         (dd, dact), xp = _loop_arrays(direct, fac["dact"])
-        W = _recurrent_weight(W_hh, xp)
+        W = _recurrent_weight(W_hh, xp, dd.shape[1])
         dH, DA = xp.empty_like(dd), xp.empty_like(dd)
         dh_rec = xp.zeros_like(dd[0])
         for t in order:  # dh_t = direct_t + W_hhᵀ (dh_{t+1} ⊙ f'(a_{t+1}))
@@ -260,7 +265,7 @@ def _backward_direction(cell, W_hh, direct, fac, d):
         return dH, None, DA, DA
     if cell == "lstm":
         (dd, A, G, F), xp = _loop_arrays(direct, fac["A"], fac["G"], fac["gates"]["f"])
-        W = _recurrent_weight(W_hh, xp)
+        W = _recurrent_weight(W_hh, xp, dd.shape[1])
         cat = np.concatenate if xp is np else torch.cat
         dH, dC, DZ = xp.empty_like(dd), xp.empty_like(dd), xp.empty_like(G)
         dh_rec, dc_rec = xp.zeros_like(dd[0]), xp.zeros_like(dd[0])
@@ -274,7 +279,7 @@ def _backward_direction(cell, W_hh, direct, fac, d):
         dH, dC, DZ = torch_of(dH, dC, DZ)
         return dH, dC, DZ, DZ
     (dd, Gh, Z), xp = _loop_arrays(direct, fac["Gh"], fac["Z"])
-    W = _recurrent_weight(W_hh, xp)
+    W = _recurrent_weight(W_hh, xp, dd.shape[1])
     cat = np.concatenate if xp is np else torch.cat
     dH, DZH = xp.empty_like(dd), xp.empty_like(Gh)
     dh_rec = xp.zeros_like(dd[0])
@@ -365,17 +370,13 @@ def clip_report(grads: dict, clip_norm: float | None, clip_value: float | None):
     return total, norm_after, clipped, {n: float(v) for n, v in after.items()}
 
 
-def _spectrum(model):
-    """W_hh per gate block (K, G, H, H) and its singular values (K, G, H); eigenvalues are lazy."""
+def _whh_blocks(model) -> np.ndarray:
+    """W_hh of every layer and direction as (K, G, H, H) gate blocks (the Trace derives its spectrum)."""
     cfg = model.cfg
     G, H = cfg.num_gates, cfg.hidden_size
-    K = cfg.num_layers * cfg.num_directions
-    blocks = torch.stack([model.layer_weights(layer, d)[1].detach().view(G, H, H)
-                          for layer in range(cfg.num_layers) for d in range(cfg.num_directions)]).float().cpu()
-    sv = np.full((K, G, H), np.nan, dtype=np.float32)
-    if H <= MAX_SPECTRUM_SIZE and torch.isfinite(blocks).all():
-        sv = torch.linalg.svdvals(blocks).numpy()
-    return blocks.numpy(), sv
+    return torch.stack([model.layer_weights(layer, d)[1].detach().view(G, H, H)
+                        for layer in range(cfg.num_layers)
+                        for d in range(cfg.num_directions)]).float().cpu().numpy().copy()
 
 
 def _np(t):
@@ -386,7 +387,6 @@ def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_
     total, after, clipped, per_param_after = clip_report(grads["params"], clip_norm, clip_value)
     gh = grads["hidden"]
     gc = grads["cell"]
-    whh, sv = _spectrum(model)
     trace = Trace(
         inputs=_np(x), outputs=_np(y_hat), targets=y.detach().cpu().numpy(),
         step_loss=_np(torch.as_tensor(per_step)).astype(np.float32),
@@ -398,7 +398,7 @@ def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_
         loss=float(L), grad_norm=total, grad_norm_clipped=after, clipped=clipped, nonfinite=False,
         param_grad_norms={n: float(g.norm()) for n, g in grads["params"].items()},
         param_grad_norms_clipped=per_param_after,
-        whh_singular=sv, whh=whh,
+        whh=_whh_blocks(model),
         config=_config_dict(model.cfg), meta={"loss": loss, "clip_norm": clip_norm, "clip_value": clip_value,
                                              **(meta or {})},
     )

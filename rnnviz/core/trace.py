@@ -17,9 +17,10 @@ import numpy as np
 
 FORMAT = "rnnviz-trace"
 FORMAT_VERSION = 1
+MAX_SPECTRUM_SIZE = 1024  # larger W_hh blocks get NaN spectra: an SVD of 8192² takes minutes
 
 _ARRAYS = ("inputs", "outputs", "targets", "step_loss", "hidden", "grad_hidden", "grad_hidden_norm",
-           "cell", "grad_cell", "grad_cell_norm", "whh_singular", "whh")
+           "cell", "grad_cell", "grad_cell_norm", "whh")
 _SCALARS = ("loss", "grad_norm", "grad_norm_clipped", "clipped", "nonfinite")
 
 
@@ -52,7 +53,6 @@ class Trace:
     grad_norm_clipped: float
     clipped: bool
     nonfinite: bool
-    whh_singular: np.ndarray
     whh: np.ndarray | None = None  # (L*D, G, H, H) the recurrent weight blocks at record time
     cell: np.ndarray | None = None
     grad_cell: np.ndarray | None = None
@@ -63,21 +63,29 @@ class Trace:
     config: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
+    # The spectrum of W_hh is derived from ``whh`` on first use: only the spectrum view wants it,
+    # and at H=128 the eigenvalues alone cost more than the whole backward pass.
+    @property
+    def whh_singular(self) -> np.ndarray:
+        """(L*D, G, H) singular values of each W_hh block, largest first (NaN if not finite)."""
+        return self._spectrum("_singular", lambda b: np.linalg.svd(b, compute_uv=False), np.float32)
+
     @property
     def whh_eigvals(self) -> np.ndarray:
-        """(L*D, G, H) complex eigenvalues of each W_hh block, computed on first use (they cost
-        more than the whole backward pass at H=128, and only the spectrum view wants them)."""
-        cached = self.__dict__.get("_eigvals")
+        """(L*D, G, H) complex eigenvalues of each W_hh block (NaN if not finite)."""
+        return self._spectrum("_eigvals", np.linalg.eigvals, np.complex64)
+
+    def _spectrum(self, key: str, fn, dtype) -> np.ndarray:
+        cached = self.__dict__.get(key)
         if cached is None:
-            K, G, H = self.whh_singular.shape
-            cached = np.full((K, G, H), np.nan, dtype=np.complex64)
-            if self.whh is not None:
-                for k in range(K):
-                    for g in range(G):
-                        block = self.whh[k, g]
-                        if np.isfinite(block).all():
-                            cached[k, g] = np.linalg.eigvals(block.astype(np.float64))
-            self.__dict__["_eigvals"] = cached
+            K, G, H = self.whh.shape[:3] if self.whh is not None else (0, 0, 0)
+            cached = np.full((K, G, H), np.nan, dtype=dtype)
+            for k in range(K if H <= MAX_SPECTRUM_SIZE else 0):
+                for g in range(G):
+                    block = self.whh[k, g]
+                    if np.isfinite(block).all():
+                        cached[k, g] = fn(block.astype(np.float64))
+            self.__dict__[key] = cached
         return cached
 
     # -- shape helpers --------------------------------------------------------------
