@@ -142,14 +142,16 @@ class GradientFlowView(TraceView):
         self._draw_decades(tr, cmp)
         T = tr.seq_len
         x = np.arange(T, dtype=float)
+        # in compare mode the legend names both runs
+        main = f"{tr.meta.get('label') or 'this run'}: " if cmp is not None else ""
         for k in range(tr.grad_hidden_norm.shape[0]):
             rn = row_name(tr, k)
             color = theme.series_color(k)
             self._add(("h", k), x, tr.grad_hidden_norm[k], color, Qt.PenStyle.SolidLine,
-                      f"‖∂L/∂h_t‖ {rn}".strip(), self.curves)
+                      f"{main}‖∂L/∂h_t‖ {rn}".strip(), self.curves)
             if tr.grad_cell_norm is not None:
                 self._add(("c", k), x, tr.grad_cell_norm[k], color, Qt.PenStyle.DashLine,
-                          f"‖∂L/∂c_t‖ {rn}".strip(), self.curves)
+                          f"{main}‖∂L/∂c_t‖ {rn}".strip(), self.curves)
         if cmp is not None:
             label = self.compare_label or "compare"
             xc = np.arange(cmp.seq_len, dtype=float)
