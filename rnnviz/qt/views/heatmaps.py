@@ -253,10 +253,8 @@ class HiddenStateView(_HeatmapView):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.panel = HeatPanel(self.glw.ci, 0, 0, title=self._panel_title())
-        self.compare_panel = HeatPanel(self.glw.ci, 1, 0, title="")
-        self.compare_panel.plot.setXLink(self.panel.plot)
-        self._set_compare_visible(False)
-        self.panels = [self.panel, self.compare_panel]
+        self._compare_panel: HeatPanel | None = None  # made on the first compare: start-up is faster
+        self.panels = [self.panel]
         self.levels = (-1.0, 1.0)
         self.symlog = False
         self.show_message("No run yet: build a network and record a trace.")
@@ -272,7 +270,21 @@ class HiddenStateView(_HeatmapView):
     def _array(self, trace):
         return getattr(trace, self.array_name) if trace is not None else None
 
+    @property
+    def compare_panel(self) -> HeatPanel:
+        """The compare run's heatmap under the main one, x-linked (created on first use)."""
+        if self._compare_panel is None:
+            panel = HeatPanel(self.glw.ci, 1, 0, title="")
+            panel.plot.setXLink(self.panel.plot)
+            if self.trace is not None:
+                panel.set_ticks(self.trace.meta.get("tokens"), self.trace.seq_len)
+            self._compare_panel = panel
+            self.panels.append(panel)
+        return self._compare_panel
+
     def _set_compare_visible(self, on: bool) -> None:
+        if self._compare_panel is None and not on:
+            return
         self.compare_panel.plot.setVisible(on)
         if self.compare_panel.colorbar is not None:
             self.compare_panel.colorbar.setVisible(on)
@@ -330,8 +342,8 @@ class HiddenStateView(_HeatmapView):
             self.compare_panel.restyle()
             self.compare_panel.set_data(carr[k, :, b, :].T, self.levels, theme.diverging(), self.symlog)
             self._set_compare_visible(True)
-        else:
-            self.compare_panel.clear()
+        elif self._compare_panel is not None:
+            self._compare_panel.clear()
             self._set_compare_visible(False)
         self._shown_kb = (k, b)
 
