@@ -129,8 +129,10 @@ def style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "", title: str |
 
 def add_legend(plot: pg.PlotItem, offset=(-10, 10)) -> pg.LegendItem:
     """A legend with a translucent white box so it stays readable over curves."""
-    return plot.addLegend(offset=offset, labelTextColor=theme.foreground(),
-                          brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
+    legend = plot.addLegend(offset=offset, labelTextColor=theme.foreground(),
+                            brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
+    legend.setLabelTextSize(f"{theme.font_px(9)}pt")  # grows with presentation mode's scale
+    return legend
 
 
 def make_cursor(plot: pg.PlotItem, angle: float = 90) -> pg.InfiniteLine:

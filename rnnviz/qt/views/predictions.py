@@ -97,6 +97,7 @@ class PredictionsView(TraceView):
         self.text_box.setReadOnly(True)
         self.text_box.setPlaceholderText("Sampled text appears here (language-model tasks).")
         self.text_box.setMaximumHeight(110)
+        self._language_model = False
         self._layout.addWidget(self.text_box, 1)
         self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.7)
         self.target_bar = pg.BarGraphItem(x=[0], height=[0], width=0.7)
@@ -226,8 +227,9 @@ class PredictionsView(TraceView):
         self._update()
 
     def set_sampled_text(self, text: str) -> None:
-        """Show text sampled from the model (read-only)."""
+        """Show text sampled from the model (read-only); empty text hides the box outside LM tasks."""
         self.text_box.setPlainText(str(text))
+        self.text_box.setVisible(bool(text) or self._language_model)
 
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
@@ -242,7 +244,8 @@ class PredictionsView(TraceView):
         self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(
             self.current_time, self.phase, self.current_k, self.current_b)
         loss = (trace.meta or {}).get("loss")
-        self.text_box.setVisible(bool((trace.meta or {}).get("vocab")) and loss == "ce")
+        self._language_model = (trace.meta or {}).get("task") in ("char_lm", "word_lm")
+        self.text_box.setVisible(self._language_model or bool(self.text_box.toPlainText()))
         if loss == "ce":
             self.mode = "classes"
             self.probs = softmax(trace.outputs).astype(np.float32)
