@@ -184,3 +184,14 @@ def test_unknown_lesson_is_a_clear_error(tmp_path):
     assert proc.returncode == 2
     assert "no-such-lesson" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_own_text_box_follows_the_config_but_keeps_a_draft(window, qtbot):
+    box = window.build_panel.controls["text"]
+    window.state.config = small_cfg(task="char_lm", text="hello there")
+    assert box.toPlainText() == "hello there"
+    window.state.config = small_cfg(task="adding")  # a run without text (another lesson, say)
+    assert box.toPlainText() == ""
+    box.setPlainText("a draft being typed")
+    window.state.config = small_cfg(task="adding", hidden_size=9)
+    assert box.toPlainText() == "a draft being typed"

@@ -204,6 +204,9 @@ class BuildPanel(QWidget):
             c["batch_size"].setValue(t.batch_size)
             if t.text is not None and c["text"].toPlainText() != t.text:
                 c["text"].setPlainText(t.text)
+            elif t.text is None and getattr(self, "_config_text", None) is not None:
+                c["text"].clear()  # the run's text went away (another task or lesson); a draft stays
+            self._config_text = t.text
             _set_combo(c["optimizer"], tr.optimizer)
             c["lr"].setValue(tr.lr)
             _set_combo(c["clip"], tr.clip)
