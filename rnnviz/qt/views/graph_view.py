@@ -227,7 +227,9 @@ class GraphView(TraceView):
             self.scene.addItem(path_item)
             self.edge_items[(u, v)] = path_item
             wn = d.get("weight_name")
-            key = (wn, d.get("layer"), d.get("direction"))
+            # one label per kind of weight: deep or bidirectional nets have one W_hh per layer and
+            # direction, but a label on each crowded the first column into an unreadable heap
+            key = wn
             if wn in EDGE_LABELS and key not in labelled:
                 labelled.add(key)
                 text = QGraphicsSimpleTextItem(EDGE_LABELS[wn])
