@@ -52,6 +52,8 @@ from typing import Any
 
 import networkx as nx
 
+from rnnviz.core.config import CELLS  # the cells build_graph understands
+
 __all__ = [
     "CELLS",
     "MAX_SEQ_LEN",
@@ -72,8 +74,6 @@ SHAPES: tuple[str, ...] = (
     "one-to-one",
     "encoder-decoder",
 )
-#: The cells ``build_graph`` understands.
-CELLS: tuple[str, ...] = ("rnn", "lstm", "gru")
 #: Longest sequence (and decoder length) ``build_graph`` accepts.
 MAX_SEQ_LEN = 10000
 #: The id of the total-loss node.
