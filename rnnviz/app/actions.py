@@ -11,7 +11,7 @@ import copy
 from rnnviz.core.config import ConfigError, RunConfig
 from rnnviz.core.record import record
 from rnnviz.core.tasks import TASKS, tokenize
-from rnnviz.core.train import Trainer, build_run
+from rnnviz.core.train import Trainer, batch_meta, build_run, clip_kwargs
 
 MAX_TEXT_STEPS = 400  # the user's sentence is cut to this many tokens
 
@@ -27,18 +27,6 @@ COMPARISONS: dict[str, dict] = {
 }
 
 
-def batch_meta(batch, step: int = 0) -> dict:
-    """Trace metadata for a task batch: task name, shape, vocab, input tokens, training step."""
-    return {"task": batch.name, "shape": batch.shape, "vocab": batch.vocab, "tokens": batch.tokens,
-            "step": step}
-
-
-def _clip_kwargs(cfg: RunConfig) -> dict:
-    tr = cfg.train
-    return {"clip_norm": tr.clip_norm if tr.clip == "norm" else None,
-            "clip_value": tr.clip_value if tr.clip == "value" else None}
-
-
 def record_run(cfg: RunConfig):
     """Build the model for ``cfg`` and record one forward + BPTT pass on its probe batch.
 
@@ -49,7 +37,7 @@ def record_run(cfg: RunConfig):
         model, probe = build_run(cfg)
     except ValueError as exc:  # a task that cannot be built with these sizes / this text
         raise ConfigError(str(exc)) from None
-    trace = record(model, probe.x, probe.y, loss=probe.loss, meta=batch_meta(probe), **_clip_kwargs(cfg))
+    trace = record(model, probe.x, probe.y, loss=probe.loss, meta=batch_meta(probe), **clip_kwargs(cfg.train))
     return model, probe, trace
 
 

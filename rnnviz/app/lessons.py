@@ -431,12 +431,11 @@ def graph_for(config: RunConfig, shape: str | None = None):
 
 def _one_run(config: RunConfig, steps: int, callbacks) -> dict:
     import rnnviz
-    from rnnviz.core.train import Trainer, build_run
+    from rnnviz.core.train import Trainer, batch_meta, build_run, clip_kwargs
 
     model, probe = build_run(config)
-    meta = {"task": probe.name, "shape": probe.shape, "vocab": probe.vocab, "tokens": probe.tokens, "step": 0}
-    initial = rnnviz.record(model, probe.x, probe.y, loss=probe.loss, meta=meta,
-                            clip_norm=config.train.clip_norm if config.train.clip == "norm" else None)
+    initial = rnnviz.record(model, probe.x, probe.y, loss=probe.loss, meta=batch_meta(probe),
+                            **clip_kwargs(config.train))
     trainer = Trainer(model, config.task, config.train, callbacks)
     out = {"model": model, "probe": probe, "initial_trace": initial, "trainer": trainer, "history": [],
            "trace": initial, "config": config}
@@ -495,7 +494,7 @@ def run_action(lesson: Lesson, steps: int | None = None, callbacks=()) -> dict:
                                        "true": probe.y.numpy()}
         if lesson.variants:
             import rnnviz
-            from rnnviz.core.train import build_run
+            from rnnviz.core.train import batch_meta, build_run
 
             result["graphs"], result["variant_traces"] = {}, {}
             for v in lesson.variants:
@@ -503,8 +502,7 @@ def run_action(lesson: Lesson, steps: int | None = None, callbacks=()) -> dict:
                 model, probe = build_run(v.config)
                 result["variant_traces"][v.label] = rnnviz.record(
                     model, probe.x, probe.y, loss=probe.loss,
-                    meta={"task": probe.name, "shape": v.shape or probe.shape, "vocab": probe.vocab,
-                          "tokens": probe.tokens, "step": 0})
+                    meta={**batch_meta(probe), "shape": v.shape or probe.shape})
     except (ConfigError, ValueError) as exc:
         if isinstance(exc, LessonError):
             raise

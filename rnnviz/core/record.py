@@ -15,6 +15,7 @@ Two engines compute the same numbers:
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -351,7 +352,7 @@ def _bptt_engine(model, x, y, loss):
 def clip_report(grads: dict, clip_norm: float | None, clip_value: float | None):
     """What torch's clip_grad_value_ then clip_grad_norm_ would do to ``grads``, without doing it.
 
-    Returns (global norm before, global norm after, clipped?, {name: norm after}).
+    Returns (global norm before, global norm after, clipped?, {name: norm before}, {name: norm after}).
     """
     before = {n: g.detach().float().norm() for n, g in grads.items()}
     total = float(torch.stack(list(before.values())).norm())
@@ -367,7 +368,8 @@ def clip_report(grads: dict, clip_norm: float | None, clip_value: float | None):
             clipped = True
             after = {n: v * coef for n, v in after.items()}
             norm_after = norm_after * coef if math.isfinite(norm_after) else math.nan
-    return total, norm_after, clipped, {n: float(v) for n, v in after.items()}
+    return (total, norm_after, clipped, {n: float(v) for n, v in before.items()},
+            {n: float(v) for n, v in after.items()})
 
 
 def _whh_blocks(model) -> np.ndarray:
@@ -384,7 +386,7 @@ def _np(t):
 
 
 def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_value, meta, loss):
-    total, after, clipped, per_param_after = clip_report(grads["params"], clip_norm, clip_value)
+    total, after, clipped, per_param, per_param_after = clip_report(grads["params"], clip_norm, clip_value)
     gh = grads["hidden"]
     gc = grads["cell"]
     trace = Trace(
@@ -396,18 +398,13 @@ def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_
         grad_cell_norm=None if gc is None else _np(gc.flatten(2).norm(dim=2)),
         gates={k: _np(v) for k, v in states["gates"].items()},
         loss=float(L), grad_norm=total, grad_norm_clipped=after, clipped=clipped, nonfinite=False,
-        param_grad_norms={n: float(g.norm()) for n, g in grads["params"].items()},
+        param_grad_norms=per_param,
         param_grad_norms_clipped=per_param_after,
         whh=_whh_blocks(model),
-        config=_config_dict(model.cfg), meta={"loss": loss, "clip_norm": clip_norm, "clip_value": clip_value,
+        config=asdict(model.cfg), meta={"loss": loss, "clip_norm": clip_norm, "clip_value": clip_value,
                                              **(meta or {})},
     )
     trace.nonfinite = bool(not math.isfinite(trace.loss) or not math.isfinite(total)
                            or trace.nonfinite_steps().any())
     return trace
 
-
-def _config_dict(cfg) -> dict:
-    from dataclasses import asdict
-
-    return asdict(cfg)

@@ -84,11 +84,8 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------
     def record_trace(self):
         """Record a Trace of the current weights on the probe batch and announce it."""
-        cfg = self.cfg
         trace = record(self.model, self.probe.x, self.probe.y, loss=self.probe.loss,
-                       clip_norm=cfg.clip_norm if cfg.clip == "norm" else None,
-                       clip_value=cfg.clip_value if cfg.clip == "value" else None,
-                       meta=_batch_meta(self.probe, self.step))
+                       meta=batch_meta(self.probe, self.step), **clip_kwargs(self.cfg))
         self.traces.append((self.step, trace))
         self._emit("trace", trace)
         return trace
@@ -156,9 +153,16 @@ class Trainer:
         return self.history
 
 
-def _batch_meta(batch: TaskBatch, step: int) -> dict:
+def batch_meta(batch: TaskBatch, step: int = 0) -> dict:
+    """Trace metadata for a task batch: task name, shape, vocab, input tokens, training step."""
     return {"task": batch.name, "shape": batch.shape, "vocab": batch.vocab, "tokens": batch.tokens,
             "step": step}
+
+
+def clip_kwargs(cfg: TrainConfig) -> dict:
+    """``record``'s clip_norm / clip_value for a training config's clipping choice."""
+    return {"clip_norm": cfg.clip_norm if cfg.clip == "norm" else None,
+            "clip_value": cfg.clip_value if cfg.clip == "value" else None}
 
 
 def build_run(cfg: RunConfig) -> tuple[RNNModel, TaskBatch]:
