@@ -73,7 +73,21 @@ def get_app(argv=None):
         app.setOrganizationName("rnnviz")
         leave_a_core_for_the_gui()
         _quiet_offscreen_noise()
+        _collect_garbage_on_the_event_loop(app)
     return app
+
+
+def _collect_garbage_on_the_event_loop(app) -> None:
+    """Run Python's cyclic GC from a timer in the GUI thread, never inside a Qt call.
+
+    A collection that starts inside, say, QObject::disconnect can destroy a stale Qt object
+    whose destructor waits on the mutex disconnect holds: the window freezes for good (seen in
+    our test runs). pyqtgraph's GarbageCollector disables automatic collection and collects
+    once a second from the event loop.
+    """
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    app._rnnviz_gc = GarbageCollector(interval=1.0)
 
 
 _NOISE = ("propagateSizeHints",)  # the offscreen platform says this on every window: not news
