@@ -16,12 +16,15 @@ from rnnviz.core.model import RNNModel, build_model, from_torch
 from rnnviz.core.record import record
 from rnnviz.core.trace import Trace, TraceFileError
 from rnnviz.core.train import Trainer, train
+from rnnviz.io import ImportedModel, ModelImportError, load_model
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "ImportedModel",
     "ModelConfig",
+    "ModelImportError",
     "RNNModel",
     "RunConfig",
     "TaskConfig",
@@ -32,6 +35,7 @@ __all__ = [
     "build_model",
     "from_torch",
     "load_config",
+    "load_model",
     "record",
     "resolve_device",
     "tasks",

@@ -25,6 +25,8 @@ import time
 import warnings
 from pathlib import Path
 
+from rnnviz.io import cli as io_cli
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # Estimated float elements of one recorded trace above which a run is refused as absurd.
@@ -126,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "write a .npz trace and print a one-line summary.")
     _add_run_flags(p, out_help="trace file to write (default: trace.npz)",
                    steps_help="train this many steps before recording (default 0: the initial weights)")
+    io_cli.add_model_flags(p)
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("train", help="train headless; writes weights, history.csv, config and traces",
@@ -242,6 +245,8 @@ def cmd_trace(args) -> int:
     """``rnnviz trace``: record one run (after ``--steps`` of training, default none)."""
     from rnnviz.core.train import Trainer
 
+    if args.model:  # a saved network: rnnviz.io decides the rest
+        return io_cli.cmd_trace_model(args)
     cfg = config_from_args(args)
     out = Path(args.output or "trace.npz")
     if out.suffix != ".npz":

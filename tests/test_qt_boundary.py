@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-GUI_FREE = ["rnnviz.core", "rnnviz.export", "rnnviz.app"]
+GUI_FREE = ["rnnviz.core", "rnnviz.export", "rnnviz.app", "rnnviz.io"]
 FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph")
 # An import statement (also inside a function: lazy imports count) or a dynamic import of a Qt name.
 QT_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:PySide6|shiboken6|pyqtgraph)\b"
@@ -46,7 +46,7 @@ def test_gui_free_packages_import_no_qt_at_runtime():
 
 def _gui_free_files():
     files = [REPO / "rnnviz" / "cli.py"]
-    for pkg in ("core", "export", "app"):
+    for pkg in ("core", "export", "app", "io"):
         files += sorted((REPO / "rnnviz" / pkg).rglob("*.py"))
     return files
 

@@ -1,0 +1,209 @@
+"""A network read from another framework's file, rebuilt as an rnnviz model and checked.
+
+Every importer (PyTorch, ONNX, Keras) turns its file into a :class:`NetSpec`: the cell, the sizes
+and the weights in PyTorch's layout and gate order (LSTM i, f, g, o; GRU r, z, n), an optional
+``nn.Linear``-like head and an optional embedding, plus a *reference*: the source framework's own
+computation of the network (torch's kernel, onnxruntime, Keras's equations). :func:`build` makes
+the :class:`~rnnviz.core.model.RNNModel`, runs rnnviz's step-by-step equations and the reference
+on the same input and refuses the import unless they agree to :data:`TOLERANCE`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnviz.core.config import ConfigError, ModelConfig
+from rnnviz.core.model import RNNModel
+from rnnviz.io.errors import ModelImportError
+
+TOLERANCE = 1e-4  # largest |rnnviz − source| accepted on the check input
+CHECK_SEQ_LEN, CHECK_BATCH = 7, 3
+CELL_DISPLAY = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+NUM_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+# reference(inputs) -> outputs. inputs: (T, B, I) float32, or (T, B) int64 token ids when the
+# network has an embedding. outputs: (T, B, O) for every step, or (B, O) for the last step only.
+Reference = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class NetSpec:
+    """What an importer read: a recurrent stack in PyTorch's layout, a head and an embedding."""
+
+    framework: str  # "PyTorch" | "ONNX" | "Keras"
+    kind: str  # what the file held: "state_dict", "nn.Module Net", "Sequential", "ONNX graph", ...
+    cell: str  # "rnn" | "lstm" | "gru"
+    input_size: int
+    hidden_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    activation: str = "tanh"
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # torch names; missing biases = 0
+    head: tuple[np.ndarray, np.ndarray] | None = None  # W (O, D*H), b (O,)
+    embedding: np.ndarray | None = None  # (V, I): token id -> x_t
+    notes: list[str] = field(default_factory=list)
+    reference: Reference | None = None
+    reference_name: str = ""
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+
+@dataclass
+class ImportedModel:
+    """An imported network: the rnnviz model, its input map and how well it matched the source.
+
+    ``model`` is an ordinary :class:`RNNModel` (record, train and the window use it as any
+    other); ``embedding`` (V, I) maps token ids to inputs x_t when the source had one.
+    ``max_diff`` is the largest |rnnviz − source| on the check input, ``reference`` names what
+    computed the source side. ``notes`` says what was adapted (dropout off, batch_first, ...).
+    """
+
+    model: RNNModel
+    embedding: torch.Tensor | None
+    framework: str
+    kind: str
+    source: str
+    max_diff: float
+    reference: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def input_size(self) -> int:
+        return self.model.cfg.input_size
+
+    @property
+    def vocab_size(self) -> int | None:
+        return None if self.embedding is None else int(self.embedding.shape[0])
+
+    def embed(self, tokens) -> torch.Tensor:
+        """Token ids (T, B) -> inputs x (T, B, I) through the embedding (the network's input map)."""
+        if self.embedding is None:
+            raise ValueError("this network has no embedding: give it inputs x (T, B, I) directly")
+        return self.embedding[torch.as_tensor(tokens, dtype=torch.long)]
+
+    def example_inputs(self, seq_len: int, batch_size: int, seed: int = 0) -> torch.Tensor:
+        """A reproducible input x (T, B, I): random tokens through the embedding, else N(0, 1)."""
+        g = torch.Generator().manual_seed(seed)
+        if self.embedding is not None:
+            return self.embed(torch.randint(0, self.vocab_size, (seq_len, batch_size), generator=g))
+        return torch.randn(seq_len, batch_size, self.input_size, generator=g)
+
+    def describe(self) -> str:
+        """'LSTM H=32 L=2 bi (+embedding 100, head 5)'."""
+        c = self.model.cfg
+        s = f"{CELL_DISPLAY[c.cell]} H={c.hidden_size}"
+        if c.num_layers > 1:
+            s += f" L={c.num_layers}"
+        if c.bidirectional:
+            s += " bi"
+        extra = []
+        if self.embedding is not None:
+            extra.append(f"embedding {self.vocab_size}x{self.input_size}")
+        extra.append(f"{c.input_size} in, {c.output_size} out")
+        return f"{s} ({', '.join(extra)})"
+
+    def summary(self) -> str:
+        """One line for the status bar and the CLI: what, from where, and the largest difference."""
+        notes = "; ".join(self.notes)
+        return (f"imported {self.describe()} from {Path(self.source).name} ({self.framework} {self.kind}): "
+                f"max |rnnviz - {self.reference}| = {self.max_diff:.2g}" + (f"; {notes}" if notes else ""))
+
+
+def build(spec: NetSpec, source: str, seed: int = 0) -> ImportedModel:
+    """Make the rnnviz model of ``spec``, check it against ``spec.reference``, or refuse."""
+    model = _rnnviz_model(spec)
+    embedding = None if spec.embedding is None else torch.as_tensor(np.asarray(spec.embedding, np.float32))
+    max_diff = check(model, embedding, spec, seed)
+    if not max_diff <= TOLERANCE:  # also refuses NaN
+        raise ModelImportError(
+            f"refused: rnnviz's equations do not reproduce {spec.reference_name} for {Path(source).name}: "
+            f"largest difference {max_diff:.3g} > {TOLERANCE:g} on a {CHECK_SEQ_LEN}-step check input "
+            f"({'; '.join(spec.notes) or 'no adaptations'})")
+    return ImportedModel(model=model, embedding=embedding, framework=spec.framework, kind=spec.kind,
+                         source=str(source), max_diff=float(max_diff), reference=spec.reference_name,
+                         notes=list(spec.notes))
+
+
+def _rnnviz_model(spec: NetSpec) -> RNNModel:
+    D, H = spec.num_directions, spec.hidden_size
+    out = D * H if spec.head is None else int(np.shape(spec.head[0])[0])
+    try:
+        cfg = ModelConfig(cell=spec.cell, input_size=spec.input_size, hidden_size=H, output_size=out,
+                          num_layers=spec.num_layers, bidirectional=spec.bidirectional,
+                          activation=spec.activation, seed=0)
+    except ConfigError as exc:
+        raise ModelImportError(f"this network cannot be shown: {exc}") from None
+    model = RNNModel(cfg)
+    state = {}
+    for name, param in model.rnn.named_parameters():
+        value = spec.weights.get(name)
+        if value is None:
+            if not name.startswith("bias"):
+                raise ModelImportError(f"the file has no weight {name} for a {num_layers_text(spec)} "
+                                       f"{CELL_DISPLAY[spec.cell]}")
+            value = np.zeros(tuple(param.shape), np.float32)
+        value = np.asarray(value, dtype=np.float32)
+        if value.shape != tuple(param.shape):
+            raise ModelImportError(f"weight {name} has shape {value.shape}, expected {tuple(param.shape)} "
+                                   f"for {CELL_DISPLAY[spec.cell]} input {spec.input_size}, hidden {H}")
+        state[name] = torch.from_numpy(value.copy())
+    with torch.no_grad():
+        model.rnn.load_state_dict(state)
+        if spec.head is None:  # outputs = the hidden states themselves
+            model.head.weight.copy_(torch.eye(out))
+            model.head.bias.zero_()
+        else:
+            W, b = (np.asarray(a, dtype=np.float32) for a in spec.head)
+            if W.shape != (out, D * H) or b.shape != (out,):
+                raise ModelImportError(f"the output layer has shape {W.shape} + {b.shape}; "
+                                       f"expected ({out}, {D * H}) + ({out},) after the {D * H} hidden units")
+            model.head.weight.copy_(torch.from_numpy(W.copy()))
+            model.head.bias.copy_(torch.from_numpy(b.copy()))
+    if spec.embedding is not None and np.shape(spec.embedding)[1:] != (spec.input_size,):
+        raise ModelImportError(f"the embedding has shape {np.shape(spec.embedding)}; the first recurrent "
+                               f"layer expects vectors of {spec.input_size}")
+    return model.eval()
+
+
+def num_layers_text(spec: NetSpec) -> str:
+    return f"{spec.num_layers}-layer{' bidirectional' if spec.bidirectional else ''}"
+
+
+def check_inputs(spec_or_vocab, input_size: int, seed: int = 0) -> np.ndarray:
+    """The check input: token ids (T, B) when there is a vocabulary, else N(0, 1) floats (T, B, I)."""
+    rng = np.random.default_rng(seed)
+    if spec_or_vocab:
+        return rng.integers(0, spec_or_vocab, size=(CHECK_SEQ_LEN, CHECK_BATCH), dtype=np.int64)
+    return rng.standard_normal((CHECK_SEQ_LEN, CHECK_BATCH, input_size)).astype(np.float32)
+
+
+def check(model: RNNModel, embedding: torch.Tensor | None, spec: NetSpec, seed: int = 0) -> float:
+    """Largest |rnnviz's equations − the source's computation| on a reproducible check input."""
+    vocab = None if embedding is None else int(embedding.shape[0])
+    inputs = check_inputs(vocab, spec.input_size, seed)
+    x = torch.from_numpy(inputs) if embedding is None else embedding[torch.from_numpy(inputs)]
+    with torch.no_grad():
+        ours = model.forward_equations(x.float())[0].numpy()  # (T, B, O)
+    try:
+        theirs = np.asarray(spec.reference(inputs), dtype=np.float64)
+    except ModelImportError:
+        raise
+    except Exception as exc:  # the source framework could not run its own network
+        raise ModelImportError(f"{spec.reference_name} could not run the network on a check input "
+                               f"of shape {inputs.shape}: {type(exc).__name__}: {exc}") from None
+    if theirs.shape == ours.shape[1:]:  # the source returns the last step only
+        ours = ours[-1]
+    if theirs.shape != ours.shape:
+        raise ModelImportError(f"{spec.reference_name} returned outputs of shape {theirs.shape}; rnnviz's "
+                               f"network gives {ours.shape} (time, batch, outputs): the file's network "
+                               "is wired differently from [embedding ->] RNN [-> linear head]")
+    diff = np.abs(ours - theirs)
+    return float(diff.max()) if np.all(np.isfinite(diff)) else math.nan
