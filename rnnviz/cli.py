@@ -55,11 +55,11 @@ def _say(msg: str) -> None:
 def _add_run_flags(p: argparse.ArgumentParser, out_help: str, steps_help: str) -> None:
     p.add_argument("--config", metavar="FILE", help="run config (.toml or .json); flags below override it")
     m = p.add_argument_group("model")
-    m.add_argument("--cell", help="rnn | lstm | gru")
+    m.add_argument("--cell", help="rnn | lstm | gru (or a registered cell)")
     m.add_argument("--hidden-size", type=int, metavar="H")
     m.add_argument("--num-layers", type=int, metavar="L")
     m.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
-    m.add_argument("--activation", help="tanh | relu | linear (SimpleRNN only)")
+    m.add_argument("--activation", help="tanh | relu | linear (for --cell rnn)")
     m.add_argument("--init", help="default | identity | orthogonal | xavier")
     m.add_argument("--init-scale", type=float, metavar="S", help="scale of W_hh for identity/orthogonal")
     m.add_argument("--forget-bias", type=float, metavar="B", help="LSTM forget-gate bias")

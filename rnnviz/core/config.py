@@ -13,13 +13,12 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-CELLS = ("rnn", "lstm", "gru")
+from rnnviz.core.cells import CELLS, canonical_cell_name, get_cell
+
 ACTIVATIONS = ("tanh", "relu", "linear")
 INITS = ("default", "identity", "orthogonal", "xavier")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 CLIPS = ("none", "norm", "value")
-GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
-CELL_ALIASES = {"simplernn": "rnn", "simple_rnn": "rnn", "elman": "rnn", "vanilla": "rnn"}
 
 MAX_SIZE = 100_000  # larger sizes are typos, not experiments
 MAX_HIDDEN = 8192
@@ -74,7 +73,7 @@ class ModelConfig:
     output_size: int = 1
     num_layers: int = 1
     bidirectional: bool = False
-    activation: str = "tanh"  # SimpleRNN only; LSTM and GRU use their gates' own nonlinearities
+    activation: str = "tanh"  # for cells whose spec uses_activation; gated cells have their own
     init: str = "default"
     init_scale: float = 1.0
     forget_bias: float | None = None  # LSTM: sets b_f (b_if + b_hf); None keeps the init's biases
@@ -85,8 +84,7 @@ class ModelConfig:
 
     def validate(self) -> ModelConfig:
         """Normalise and check every field; raise ConfigError naming the first bad key."""
-        cell = str(self.cell).strip().lower()
-        self.cell = _choice("cell", CELL_ALIASES.get(cell, cell), CELLS)
+        self.cell = _choice("cell", canonical_cell_name(self.cell), CELLS)
         self.input_size = _int("input_size", self.input_size, 1, MAX_SIZE)
         self.hidden_size = _int("hidden_size", self.hidden_size, 1, MAX_HIDDEN)
         self.output_size = _int("output_size", self.output_size, 1, MAX_SIZE)
@@ -105,12 +103,18 @@ class ModelConfig:
         return 2 if self.bidirectional else 1
 
     @property
+    def spec(self):
+        """The cell's :class:`~rnnviz.core.cells.CellSpec` from the registry."""
+        return get_cell(self.cell)
+
+    @property
     def gate_names(self) -> tuple[str, ...]:
-        return GATE_NAMES[self.cell]
+        return self.spec.gate_keys
 
     @property
     def num_gates(self) -> int:
-        return max(1, len(self.gate_names))
+        """G, the number of H-row blocks in W_xh / W_hh."""
+        return self.spec.num_blocks
 
 
 @dataclass

@@ -52,7 +52,7 @@ from typing import Any
 
 import networkx as nx
 
-from rnnviz.core.config import CELLS  # the cells build_graph understands
+from rnnviz.core.cells import CELLS, get_cell  # the cells build_graph understands
 
 __all__ = [
     "CELLS",
@@ -184,7 +184,7 @@ def build_graph(cfg: Any, seq_len: int, shape: str = "many-to-many",
     T = seq_len
     n_dec = out_len if shape == "encoder-decoder" else 0
     N = T + n_dec  # columns
-    lstm = cell == "lstm"
+    lstm = get_cell(cell).has_cell_state  # draws c nodes and the c path
 
     # Which time steps have x, which have y / L_t, and which directions run at each step.
     if shape == "one-to-many":

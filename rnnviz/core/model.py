@@ -1,9 +1,11 @@
-"""The recurrent model: a torch.nn RNN/LSTM/GRU for the parameters plus the output head W_hy.
+"""The recurrent model: the cell's parameters (``model.rnn``) plus the output head W_hy.
 
-Parameters live in a real ``torch.nn.RNN``/``LSTM``/``GRU`` (``model.rnn``) so they have
-PyTorch's names and layout, the fast native kernel can run training, and ``to_torch`` /
-``from_torch`` are exact. ``forward_equations`` runs the cells of :mod:`rnnviz.core.cells` step
-by step instead; tests prove both agree with each other and with torch.nn.
+For a cell with a torch.nn counterpart (its spec's ``torch_class``: ``torch.nn.RNN``/``LSTM``/
+``GRU``) the parameters live in a real instance of it, so they have PyTorch's names and layout,
+the fast native kernel can run training, and ``to_torch`` / ``from_torch`` are exact. A cell
+without one gets :class:`CellParameters`: the same names and layout, PyTorch's default init.
+``forward_equations`` runs the spec's step function step by step; tests prove both agree with
+each other and with torch.nn.
 """
 
 from __future__ import annotations
@@ -13,11 +15,33 @@ import copy
 import torch
 from torch import nn
 
-from rnnviz.core.cells import cell_step
+from rnnviz.core.cells import CELLS, TORCH_PARAMS, get_cell
 from rnnviz.core.config import ModelConfig
 from rnnviz.core.device import resolve_device
 
-_TORCH_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+class CellParameters(nn.Module):
+    """The parameters of a cell without a torch.nn class, named and laid out as torch.nn would.
+
+    ``weight_ih_l{layer}[_reverse]`` (G*H, I or D*H), ``weight_hh_…`` (G*H, H), ``bias_ih_…``,
+    ``bias_hh_…`` (G*H,) — those of ``spec.params`` — initialised uniform ±1/√H like PyTorch.
+    """
+
+    def __init__(self, spec, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False):
+        super().__init__()
+        self.spec = spec
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bidirectional = bidirectional
+        G, H, D = spec.num_blocks, hidden_size, 2 if bidirectional else 1
+        bound = 1.0 / H**0.5
+        for layer in range(num_layers):
+            for d in range(D):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                cols = {"weight_ih": input_size if layer == 0 else D * H, "weight_hh": H}
+                for name in spec.params:
+                    shape = (G * H, cols[name]) if name in cols else (G * H,)
+                    self.register_parameter(name + sfx, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
 
 
 class RNNModel(nn.Module):
@@ -26,24 +50,29 @@ class RNNModel(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
+        self.spec = spec = get_cell(cfg.cell)
         kwargs = dict(num_layers=cfg.num_layers, bidirectional=cfg.bidirectional)
-        if cfg.cell == "rnn":
+        if spec.uses_activation and spec.torch_class is not None:
             # torch.nn.RNN has no identity nonlinearity: the linear RNN stores its weights here
             # and always runs the equations.
             kwargs["nonlinearity"] = "relu" if cfg.activation == "relu" else "tanh"
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            self.rnn = _TORCH_CLASSES[cfg.cell](cfg.input_size, cfg.hidden_size, **kwargs)
+            if spec.torch_class is None:
+                self.rnn = CellParameters(spec, cfg.input_size, cfg.hidden_size, **kwargs)
+            else:
+                self.rnn = spec.torch_class(cfg.input_size, cfg.hidden_size, **kwargs)
             self.head = nn.Linear(cfg.num_directions * cfg.hidden_size, cfg.output_size)
             initialise(self, cfg)
 
     # -- weights in the notes' notation -------------------------------------------------
     def layer_weights(self, layer: int, direction: int = 0):
-        """(W_xh, W_hh, b_xh, b_hh) of one layer and direction, in PyTorch's layout."""
+        """(W_xh, W_hh, b_xh, b_hh) of one layer and direction, in PyTorch's layout.
+
+        A parameter the cell does not have (not in ``spec.params``) is None."""
         sfx = f"_l{layer}" + ("_reverse" if direction else "")
-        r = self.rnn
-        return (getattr(r, "weight_ih" + sfx), getattr(r, "weight_hh" + sfx),
-                getattr(r, "bias_ih" + sfx), getattr(r, "bias_hh" + sfx))
+        have = self.spec.params
+        return tuple(self.rnn.get_parameter(n + sfx) if n in have else None for n in TORCH_PARAMS)
 
     @property
     def W_hy(self) -> torch.Tensor:  # noqa: N802 - the notes' name
@@ -56,12 +85,12 @@ class RNNModel(nn.Module):
     @property
     def native(self) -> bool:
         """True when torch's own kernel computes exactly these equations."""
-        return not (self.cfg.cell == "rnn" and self.cfg.activation == "linear")
+        return self.spec.is_native(self.cfg.activation)
 
     def zero_state(self, batch_size: int):
         cfg = self.cfg
         h0 = self.head.weight.new_zeros(cfg.num_layers * cfg.num_directions, batch_size, cfg.hidden_size)
-        return (h0, h0.clone()) if cfg.cell == "lstm" else h0
+        return (h0, h0.clone()) if self.spec.has_cell_state else h0
 
     # -- forward --------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,12 +112,13 @@ class RNNModel(nn.Module):
         and direction k = layer*D + direction, the lists of h_t, c_t and gate tensors (each
         (B, H)), in time order for both directions — the graph autograd can differentiate.
         """
-        cfg = self.cfg
+        cfg, spec = self.cfg, self.spec
         T, B, _ = x.shape
         D = cfg.num_directions
+        cs_ = spec.has_cell_state
         if state is None:
             state = self.zero_state(B)
-        h0, c0 = state if cfg.cell == "lstm" else (state, None)
+        h0, c0 = state if cs_ else (state, None)
         rec = {"h": [], "c": [], "gates": []}
         finals_h, finals_c = [], []
         layer_in = x
@@ -97,15 +127,15 @@ class RNNModel(nn.Module):
             for d in range(D):
                 k = layer * D + d
                 weights = self.layer_weights(layer, d)
-                s = (h0[k], c0[k]) if cfg.cell == "lstm" else h0[k]
+                s = (h0[k], c0[k]) if cs_ else h0[k]
                 hs, cs, gs = [None] * T, [None] * T, [None] * T
                 for t in (reversed(range(T)) if d else range(T)):
-                    s, gates = cell_step(cfg.cell, layer_in[t], s, weights, cfg.activation)
-                    hs[t] = s[0] if cfg.cell == "lstm" else s
-                    cs[t] = s[1] if cfg.cell == "lstm" else None
+                    s, gates = spec.step(layer_in[t], s, weights, cfg.activation)
+                    hs[t] = s[0] if cs_ else s
+                    cs[t] = s[1] if cs_ else None
                     gs[t] = gates
-                finals_h.append(s[0] if cfg.cell == "lstm" else s)
-                if cfg.cell == "lstm":
+                finals_h.append(s[0] if cs_ else s)
+                if cs_:
                     finals_c.append(s[1])
                 outs.append(torch.stack(hs))  # (T, B, H)
                 if keep:
@@ -115,15 +145,17 @@ class RNNModel(nn.Module):
             layer_in = torch.cat(outs, dim=2) if D == 2 else outs[0]  # (T, B, D*H)
         y = self.head(layer_in)
         h_n = torch.stack(finals_h)
-        final = (h_n, torch.stack(finals_c)) if cfg.cell == "lstm" else h_n
+        final = (h_n, torch.stack(finals_c)) if cs_ else h_n
         return y, final, rec
 
     # -- interchange with torch.nn ------------------------------------------------------
     def to_torch(self) -> TorchEquivalent:
         """An equivalent plain ``torch.nn`` model (a copy): ``rnn`` + ``head``."""
+        if self.spec.torch_class is None:
+            raise ValueError(f"the {self.spec.display} cell has no torch.nn counterpart to export to")
         if not self.native:
-            raise ValueError("torch.nn.RNN has no linear (identity) activation; "
-                             "use tanh or relu to export to torch.nn")
+            raise ValueError(f"{self.spec.torch_class.__name__} has no {self.cfg.activation} activation; "
+                             f"use one of {', '.join(self.spec.torch_activations)} to export to torch.nn")
         return TorchEquivalent(copy.deepcopy(self.rnn), copy.deepcopy(self.head))
 
 
@@ -147,30 +179,35 @@ def initialise(model: RNNModel, cfg: ModelConfig) -> None:
     orthogonal W_hh blocks orthogonal × init_scale, W_xh xavier, biases zero
     xavier     every weight Glorot-uniform × init_scale, biases zero
     """
-    H = cfg.hidden_size
+    H, spec = cfg.hidden_size, model.spec
     with torch.no_grad():
         for layer in range(cfg.num_layers):
             for d in range(cfg.num_directions):
                 W_xh, W_hh, b_xh, b_hh = model.layer_weights(layer, d)
+                hh_blocks = W_hh.split(H, dim=0) if W_hh is not None else ()  # a cell may have no W_hh
                 if cfg.init != "default":
-                    b_xh.zero_()
-                    b_hh.zero_()
+                    for b in (b_xh, b_hh):
+                        if b is not None:
+                            b.zero_()
                 if cfg.init == "identity":
-                    for blk in W_hh.split(H, dim=0):
+                    for blk in hh_blocks:
                         blk.copy_(torch.eye(H) * cfg.init_scale)
                     for blk in W_xh.split(H, dim=0):
                         nn.init.xavier_uniform_(blk)
                 elif cfg.init == "orthogonal":
-                    for blk in W_hh.split(H, dim=0):
+                    for blk in hh_blocks:
                         nn.init.orthogonal_(blk, gain=cfg.init_scale)
                     for blk in W_xh.split(H, dim=0):
                         nn.init.xavier_uniform_(blk)
                 elif cfg.init == "xavier":
-                    for blk in (*W_hh.split(H, dim=0), *W_xh.split(H, dim=0)):
+                    for blk in (*hh_blocks, *W_xh.split(H, dim=0)):
                         nn.init.xavier_uniform_(blk, gain=cfg.init_scale)
-                if cfg.cell == "lstm" and cfg.forget_bias is not None:
-                    b_xh[H:2 * H] = cfg.forget_bias
-                    b_hh[H:2 * H] = 0.0
+                if spec.forget_bias_gate is not None and cfg.forget_bias is not None:
+                    j = spec.block_index(spec.forget_bias_gate)
+                    blk = slice(j * H, (j + 1) * H)
+                    b_xh[blk] = cfg.forget_bias
+                    if b_hh is not None:
+                        b_hh[blk] = 0.0
 
 
 def build_model(cfg: ModelConfig, device: str | torch.device = "cpu") -> RNNModel:
@@ -186,10 +223,11 @@ def from_torch(module: nn.RNNBase | nn.Module, head: nn.Linear | None = None, se
     """
     if head is None and hasattr(module, "rnn") and hasattr(module, "head"):
         module, head = module.rnn, module.head
-    kinds = {nn.LSTM: "lstm", nn.GRU: "gru", nn.RNN: "rnn"}
-    cell = next((v for k, v in kinds.items() if type(module) is k), None)
+    kinds = {spec.torch_class: name for name, spec in CELLS.items() if spec.torch_class is not None}
+    cell = kinds.get(type(module))
     if cell is None:
-        raise TypeError(f"from_torch expects torch.nn.RNN, LSTM or GRU, not {type(module).__name__}")
+        names = ", ".join(f"torch.nn.{k.__name__}" for k in kinds)
+        raise TypeError(f"from_torch expects one of {names}, not {type(module).__name__}")
     if getattr(module, "batch_first", False) or getattr(module, "proj_size", 0) or not module.bias \
             or module.dropout:
         raise ValueError("from_torch supports time-major, biased modules without projection or dropout")

@@ -181,7 +181,7 @@ def _recurrent_weight(W_hh: torch.Tensor, xp, batch: int):
 
 
 def _scan_cell(f, ig, d):
-    """c_t = Γ_f ⊙ c_{t-1} + Γ_i ⊙ c̃_t over time (the direction's own order): (T, B, H)."""
+    """c_t = f ⊙ c_{t-1} + i ⊙ g over time (the direction's own order): (T, B, H)."""
     (f_, ig_), xp = _loop_arrays(f, ig)
     C = xp.empty_like(ig_)
     c = xp.zeros_like(ig_[0])
@@ -221,7 +221,7 @@ def _gates(model, layer_in, Hs, layer, d):
         _sig_bwd(_shift(C, d), f, grad_input=G[..., H:2 * H])
         _tanh_bwd(i, g, grad_input=G[..., 2 * H:3 * H])
         _sig_bwd(tc, o, grad_input=G[..., 3 * H:])
-        A = _tanh_bwd(o, tc, grad_input=torch.empty_like(tc))  # dc_t += dh_t ⊙ Γ_o ⊙ (1 − tanh² c_t)
+        A = _tanh_bwd(o, tc, grad_input=torch.empty_like(tc))  # dc_t += dh_t ⊙ o ⊙ (1 − tanh² c_t)
         out.update(gates={"i": i, "f": f, "g": g, "o": o}, C=C, A=A, G=G)
     else:
         xa = torch.addmm(b_xh, x_flat, W_xh.T).view(T, B, 3 * H)
@@ -235,7 +235,7 @@ def _gates(model, layer_in, Hs, layer, d):
         _sig_bwd(P1 * hn, r, grad_input=Gx[..., :H])
         _sig_bwd(h_prev - n, z, grad_input=Gx[..., H:2 * H])
         Gx[..., 2 * H:] = P1
-        Gh = Gx.clone()  # hidden side: the n block is gated by Γ_r
+        Gh = Gx.clone()  # hidden side: the n block is gated by r
         Gh[..., 2 * H:] *= r
         out.update(gates={"r": r, "z": z, "n": n}, Z=z, Gx=Gx, Gh=Gh)
     return out

@@ -24,6 +24,8 @@ from functools import cache, lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from rnnviz.core.cells import CELLS, GateSpec, display_name, gate_spec
+
 __all__ = [
     "COLORMAPS",
     "PANELS",
@@ -563,14 +565,18 @@ def panel_hidden(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
     k, b = _clamp_spec(trace, spec)
     data = _visible(trace.hidden[k, :, b, :].T, spec)
     lim = float(np.nanmax(np.abs(trace.hidden[k][np.isfinite(trace.hidden[k])]), initial=0.0)) or 1.0
-    lim = 1.0 if trace.config.get("activation", "tanh") == "tanh" or trace.cell_type != "rnn" else lim
+    cell = CELLS.get(trace.cell_type)
+    bounded = cell is not None and not cell.uses_activation  # gated cells: h in (-1, 1)
+    lim = 1.0 if trace.config.get("activation", "tanh") == "tanh" or bounded else lim
     draw_heatmap(scene, box, data, title=f"hidden state hₜ{_k_label(trace, k)}", ylabel="unit",
                  cmap="coolwarm", vmin=-lim, vmax=lim, cbar_label="hₜ", highlight=spec.t)
 
 
 def panel_cell(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
     if trace.cell is None:
-        _placeholder(scene, box, "cell state cₜ", f"only an LSTM has a cell state ({trace.cell_type.upper()} here)")
+        with_c = " or ".join(s.display for s in CELLS.values() if s.has_cell_state) or "no cell"
+        _placeholder(scene, box, "cell state cₜ",
+                     f"only an {with_c} has a cell state ({display_name(trace.cell_type)} here)")
         return
     k, b = _clamp_spec(trace, spec)
     c = trace.cell[k, :, b, :].T
@@ -580,19 +586,21 @@ def panel_cell(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
                  vmin=-lim, vmax=lim, cbar_label="cₜ", highlight=spec.t)
 
 
-_GATE_TITLES = {"i": "input i", "f": "forget f", "o": "output o", "r": "reset r", "z": "update z"}
+_NO_GATE = GateSpec("", "", "")  # a gate the registry does not know: titled by its key
 
 
 def panel_gates(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
-    names = [g for g in ("i", "f", "o", "r", "z") if g in trace.gates]
+    # the sigmoid gates (the colour scale is [0, 1]); titles from the cell registry
+    names = [g for g in trace.gates if not (gate_spec(trace.cell_type, g) or _NO_GATE).candidate]
     if not names:
-        _placeholder(scene, box, "gates", "a SimpleRNN has no gates: try an LSTM or a GRU")
+        gated = " or ".join(s.display for s in CELLS.values() if s.gates)
+        _placeholder(scene, box, "gates", f"a {display_name(trace.cell_type)} has no gates: try a {gated}")
         return
     k, b = _clamp_spec(trace, spec)
     stacked = np.concatenate([trace.gates[g][k, :, b, :].T for g in names], axis=0)
     draw_heatmap(scene, box, _visible(stacked, spec), title=f"gate activations{_k_label(trace, k)}",
                  cmap="viridis", vmin=0.0, vmax=1.0, cbar_label="σ", highlight=spec.t,
-                 row_groups=[_GATE_TITLES.get(g, g) for g in names])
+                 row_groups=[(gate_spec(trace.cell_type, g) or _NO_GATE).title or g for g in names])
 
 
 def panel_gradients(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
@@ -807,13 +815,13 @@ def grid_shape(n: int, width: float, height: float) -> tuple[int, int]:
 def run_title(trace) -> str:
     """One line describing the run: cell, task, sizes, loss."""
     cfg = trace.config
-    cell = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}.get(trace.cell_type, trace.cell_type)
-    bits = [cell]
-    if trace.cell_type == "rnn":
+    cell = CELLS.get(trace.cell_type)
+    bits = [display_name(trace.cell_type)]
+    if cell is None or cell.uses_activation:
         bits.append(str(cfg.get("activation", "tanh")))
     if cfg.get("init", "default") != "default":
         bits.append(f"{cfg.get('init')} init")
-    if cfg.get("forget_bias") is not None and trace.cell_type == "lstm":
+    if cfg.get("forget_bias") is not None and cell is not None and cell.forget_bias_gate is not None:
         bits.append(f"forget bias {cfg['forget_bias']:g}")
     if trace.meta.get("task"):
         bits.append(f"task {trace.meta['task']}")

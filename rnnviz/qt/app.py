@@ -13,13 +13,14 @@ import sys
 import traceback
 from pathlib import Path
 
+from rnnviz.core.cells import display_name
 from rnnviz.core.config import ConfigError, RunConfig
 
 SCREENSHOT_SIZE = (1600, 1000)
 
 #: Built-in states used when no lesson of that name exists: name → (title, flat overrides).
 BUILTIN_STATES: dict[str, tuple[str, dict]] = {
-    "default": ("SimpleRNN (tanh) on the adding problem, many-to-one",
+    "default": (f"{display_name('rnn')} (tanh) on the adding problem, many-to-one",
                 {"cell": "rnn", "activation": "tanh", "hidden_size": 32, "task": "adding", "seq_len": 50,
                  "batch_size": 16}),
     "lstm": ("2-layer bidirectional LSTM on the copy task",

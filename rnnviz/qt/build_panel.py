@@ -25,23 +25,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnviz.core.config import ACTIVATIONS, CELLS, CLIPS, INITS, OPTIMIZERS, RunConfig
+from rnnviz.core.cells import CELLS
+from rnnviz.core.config import ACTIVATIONS, CLIPS, INITS, OPTIMIZERS, RunConfig
 from rnnviz.core.device import available_devices
 from rnnviz.core.tasks import TASKS
 
 DEBOUNCE_MS = 250
 
-CELL_LABELS = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+
+def _cell_tips() -> dict[str, str]:
+    """Tooltips that name cells, written from the cell registry (so a registered cell shows too)."""
+    with_act = " and ".join(s.display for s in CELLS.values() if s.uses_activation) or "no cell"
+    return {
+        "cell": "The recurrent cell.\n" + "\n".join(s.summary or s.display for s in CELLS.values()),
+        "activation": "f in h_t = f(W_hh h_{t-1} + W_xh x_t). tanh squashes to (-1, 1) and its slope < 1\n"
+                      "makes gradients vanish; ReLU has slope 1 (with identity init it keeps gradients alive,\n"
+                      f"but states and gradients can explode). Only {with_act} has this choice.",
+        "activation_off": "Gated cells fix their own nonlinearities (sigmoid gates, tanh candidate):\n"
+                          f"the activation choice applies to {with_act} only.",
+    }
+
 
 TIPS = {
-    "cell": "The recurrent cell. SimpleRNN: h_t = f(W_hh h_{t-1} + W_xh x_t) — gradients shrink or grow\n"
-            "by W_hh at every step. LSTM and GRU add gates and an additive memory path, so gradients\n"
-            "can survive many steps.",
-    "activation": "f in h_t = f(W_hh h_{t-1} + W_xh x_t). tanh squashes to (-1, 1) and its slope < 1\n"
-                  "makes gradients vanish; ReLU has slope 1 (with identity init it keeps gradients alive,\n"
-                  "but states and gradients can explode). Only SimpleRNN has this choice.",
-    "activation_off": "LSTM and GRU fix their own nonlinearities (sigmoid gates, tanh candidate):\n"
-                      "the activation choice applies to SimpleRNN only.",
     "hidden_size": "Number of units in h_t. More units: more memory and bigger W_hh (H×H).",
     "num_layers": "Deep RNN: stack layers, each reading the hidden states of the one below.",
     "bidirectional": "A second chain reads the sequence backwards; y_t sees past and future.\n"
@@ -51,9 +56,9 @@ TIPS = {
             "uniform init, singular values below 1 → vanishing gradients.",
     "init_scale": "Multiplies W_hh at init. >1 pushes singular values above 1 (exploding gradients),\n"
                   "<1 below 1 (vanishing gradients).",
-    "forget_bias": "LSTM forget-gate bias b_f. A positive bias (≈1) keeps Γ_f near 1 so the cell\n"
+    "forget_bias": "Forget-gate bias b_f. A positive bias (≈1) keeps the forget gate near 1 so the cell\n"
                    "state — and its gradient — is carried across many steps.",
-    "forget_bias_off": "Only the LSTM has a forget gate.",
+    "forget_bias_off": "Only a cell with a forget gate (the LSTM) has a forget bias.",
     "task": "The sequence problem, which fixes the shape (many-to-one, many-to-many, ...), the\n"
             "input/output sizes and the loss.",
     "text": "Type your own sentence and press 'Read my text': a character-level (or word-level)\n"
@@ -107,7 +112,7 @@ class BuildPanel(QWidget):
         c = self.controls
         # -- network ------------------------------------------------------------------
         net, f = _group("Network")
-        c["cell"] = _combo([(CELL_LABELS[x], x) for x in CELLS])
+        c["cell"] = _combo([(spec.display, name) for name, spec in CELLS.items()])
         c["activation"] = _combo([(x, x) for x in ACTIVATIONS])
         c["hidden_size"] = _spin(1, 1024)
         c["num_layers"] = _spin(1, 8)
@@ -174,8 +179,9 @@ class BuildPanel(QWidget):
         lay.addWidget(run)
         lay.addStretch(1)
 
+        tips = {**TIPS, **_cell_tips()}
         for key, w in c.items():
-            tip = TIPS.get(key) or TIPS.get(key.replace("_on", ""))
+            tip = tips.get(key) or tips.get(key.replace("_on", ""))
             if tip:
                 w.setToolTip(tip)
             _connect(w, lambda _=None, k=key: self._edited(k))
@@ -222,9 +228,11 @@ class BuildPanel(QWidget):
 
     def _update_enabled(self, cfg: RunConfig) -> None:
         c = self.controls
-        rnn, lstm = cfg.model.cell == "rnn", cfg.model.cell == "lstm"
+        cell = cfg.model.spec
+        rnn, lstm = cell.uses_activation, cell.forget_bias_gate is not None
+        tips = _cell_tips()
         c["activation"].setEnabled(rnn)
-        c["activation"].setToolTip(TIPS["activation"] if rnn else TIPS["activation_off"])
+        c["activation"].setToolTip(tips["activation"] if rnn else tips["activation_off"])
         c["forget_bias_on"].setEnabled(lstm)
         c["forget_bias"].setEnabled(lstm and cfg.model.forget_bias is not None)
         tip = TIPS["forget_bias"] if lstm else TIPS["forget_bias_off"]

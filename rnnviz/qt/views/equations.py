@@ -2,39 +2,34 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import numpy as np
 from PySide6.QtWidgets import QTextBrowser
 
+from rnnviz.core.cells import CELLS, display_name, gate_spec
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView
 
-_ACT = {"tanh": "tanh", "relu": "ReLU", "linear": ""}
+#: the model's output, the same for every cell
+OUTPUT_LINE = "ŷ_t = W_hy h_t + b_y"
+# a subscript follows a one-letter symbol (W_hh, h_{t−1}, also with a combining tilde); snake_case
+# names (weight_ih) stay as they are
+_SUB = re.compile(r"(?<!\w)([^\W\d_]\u0303?)_(\{[^}]*\}|[0-9A-Za-z]+)")
 
-EQUATIONS = {
-    "rnn": [
-        "h<sub>t</sub> = {act}(W<sub>hh</sub> h<sub>t−1</sub> + W<sub>xh</sub> x<sub>t</sub> + b<sub>h</sub>)",
-        "ŷ<sub>t</sub> = W<sub>hy</sub> h<sub>t</sub> + b<sub>y</sub>",
-    ],
-    "lstm": [
-        "Γ<sub>f</sub> = σ(W<sub>f</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>f</sub>) &nbsp; <i>forget</i>",
-        "Γ<sub>i</sub> = σ(W<sub>i</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>i</sub>) &nbsp; <i>store / update (Γ<sub>u</sub>)</i>",  # noqa: E501
-        "c̃<sub>t</sub> = tanh(W<sub>c</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>c</sub>) &nbsp; <i>candidate (g)</i>",  # noqa: E501
-        "Γ<sub>o</sub> = σ(W<sub>o</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>o</sub>) &nbsp; <i>output</i>",
-        "c<sub>t</sub> = Γ<sub>f</sub> ⊙ c<sub>t−1</sub> + Γ<sub>i</sub> ⊙ c̃<sub>t</sub>",
-        "h<sub>t</sub> = Γ<sub>o</sub> ⊙ tanh(c<sub>t</sub>)",
-        "ŷ<sub>t</sub> = W<sub>hy</sub> h<sub>t</sub> + b<sub>y</sub>",
-    ],
-    "gru": [
-        "Γ<sub>r</sub> = σ(W<sub>r</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>r</sub>) &nbsp; <i>relevance (reset)</i>",  # noqa: E501
-        "Γ<sub>u</sub> = σ(W<sub>u</sub> [h<sub>t−1</sub>, x<sub>t</sub>] + b<sub>u</sub>) &nbsp; <i>update (z)</i>",
-        "h̃<sub>t</sub> = tanh(W<sub>xh</sub> x<sub>t</sub> + Γ<sub>r</sub> ⊙ (W<sub>hh</sub> h<sub>t−1</sub>) + b) &nbsp; <i>candidate (n)</i>",  # noqa: E501
-        "h<sub>t</sub> = (1 − Γ<sub>u</sub>) ⊙ h̃<sub>t</sub> + Γ<sub>u</sub> ⊙ h<sub>t−1</sub>",
-        "ŷ<sub>t</sub> = W<sub>hy</sub> h<sub>t</sub> + b<sub>y</sub>",
-    ],
-}
 
-GATE_SYMBOL = {"i": "Γ<sub>i</sub>", "f": "Γ<sub>f</sub>", "g": "c̃<sub>t</sub>", "o": "Γ<sub>o</sub>",
-               "r": "Γ<sub>r</sub>", "z": "Γ<sub>u</sub>", "n": "h̃<sub>t</sub>"}
+def to_html(line: str) -> str:
+    """A plain-Unicode equation of the cell registry as rich text: ``_x`` / ``_{t−1}`` → subscripts."""
+    text = html.escape(line, quote=False)
+    return _SUB.sub(lambda m: f"{m.group(1)}<sub>{m.group(2).strip('{}')}</sub>", text)
+
+
+def gate_symbol(cell: str, key: str) -> str:
+    g = gate_spec(cell, key)
+    return to_html(g.symbol) if g is not None else key
+
+
 N_UNITS = 4
 
 
@@ -48,7 +43,7 @@ def _vec(v: np.ndarray) -> str:
 
 
 class EquationsView(TraceView):
-    """Rich-text equations of the cell (SimpleRNN / LSTM / GRU) and the numbers at step t.
+    """Rich-text equations of the cell (from the cell registry) and the numbers at step t.
 
     Attributes: ``numbers`` (dict of the values shown: h_norm, h_first, gate means, grad_norm,
     c_norm, step_loss), ``html`` (the current text), ``browser`` (QTextBrowser).
@@ -82,10 +77,11 @@ class EquationsView(TraceView):
             self.browser.setHtml(self.html)
             return
         cell = trace.cell_type
-        act = _ACT.get(str(trace.config.get("activation", "tanh")), "tanh")
-        lines = [s.replace("{act}", act) for s in EQUATIONS.get(cell, EQUATIONS["rnn"])]
-        name = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}.get(cell, cell)
-        extra = []
+        spec = CELLS.get(cell)
+        act = str(trace.config.get("activation", "tanh"))
+        lines = [to_html(s) for s in (spec.equation_lines(act) if spec else [])] + [to_html(OUTPUT_LINE)]
+        name = display_name(cell)
+        extra = [to_html(spec.torch_mapping)] if spec else []
         if trace.num_layers > 1:
             extra.append(f"{trace.num_layers} layers: layer l reads h<sub>t</sub><sup>(l−1)</sup> in place of x<sub>t</sub>")  # noqa: E501
         if trace.num_directions == 2:
@@ -116,7 +112,7 @@ class EquationsView(TraceView):
         for g, arr in tr.gates.items():
             v = arr[k, t, b]
             n[f"gate_{g}"] = float(np.mean(v))
-            rows.append(f"mean {GATE_SYMBOL.get(g, g)} = {_fmt(n[f'gate_{g}'])} &nbsp; {_vec(v)}")
+            rows.append(f"mean {gate_symbol(tr.cell_type, g)} = {_fmt(n[f'gate_{g}'])} &nbsp; {_vec(v)}")
         if self.phase != "forward":
             gn = float(np.linalg.norm(tr.grad_hidden[k, t, b]))
             n["grad_norm"] = gn

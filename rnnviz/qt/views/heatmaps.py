@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from rnnviz.core.cells import CELLS, display_name, gate_spec
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import (
     DimBand,
@@ -27,13 +28,36 @@ from rnnviz.qt.views.base import (
     style_plot,
 )
 
-GATE_TITLES = {
-    "lstm": {"i": "Γ_i  input (store) gate", "f": "Γ_f  forget gate", "g": "g̃  candidate  c̃_t",
-             "o": "Γ_o  output gate"},
-    "gru": {"r": "Γ_r  relevance (reset) gate", "z": "Γ_z  update gate  (Γ_u in the notes)",
-            "n": "ñ  candidate  h̃_t"},
-}
-CANDIDATES = ("g", "n")
+
+def gate_titles(cell: str) -> dict[str, str]:
+    """{gate key: heatmap title} of ``cell``, from the cell registry ({} for an unknown cell)."""
+    spec = CELLS.get(cell)
+    return {g.key: g.title for g in spec.gates} if spec is not None else {}
+
+
+def gate_symbol(cell: str, key: str) -> str:
+    g = gate_spec(cell, key)
+    return g.symbol if g is not None else key
+
+
+def is_candidate(cell: str, key: str) -> bool:
+    """A candidate value (tanh / linear) rather than a sigmoid gate in (0, 1)."""
+    g = gate_spec(cell, key)
+    return g is not None and g.candidate
+
+
+def gate_levels(cell: str, key: str, arr: np.ndarray) -> tuple[float, float]:
+    """Colour levels of a gate: its value range, or the data's (symmetric) where it is unbounded."""
+    g = gate_spec(cell, key)
+    lo, hi = g.value_range if g is not None else (0.0, 1.0)
+    if np.isfinite(lo) and np.isfinite(hi):
+        return float(lo), float(hi)
+    m = finite_absmax(arr) or 1.0
+    return -m, m
+
+
+def gated_cells() -> str:
+    return " or ".join(s.display for s in CELLS.values() if s.gates)
 
 
 class StepAxis(pg.AxisItem):
@@ -373,16 +397,21 @@ class CellStateView(HiddenStateView):
     symbol = "c_t"
 
     def _absent_message(self) -> str:
-        cell = {"rnn": "SimpleRNN", "gru": "GRU"}.get(self.trace.cell_type, self.trace.cell_type)
-        return (f"Only the LSTM has a cell state c_t.\nThis run uses a {cell}: its memory is the "
-                "hidden state h_t alone (the GRU merges c and h).")
+        cell = display_name(self.trace.cell_type)
+        with_c = " and ".join(s.display for s in CELLS.values() if s.has_cell_state) or "no cell"
+        return (f"Only the {with_c} has a cell state c_t.\nThis run uses a {cell}: "
+                "its memory is the hidden state h_t alone.")
 
 
-#: A gate's counterpart in the other cell: the memory-keeping gates (LSTM Γ_f; GRU Γ_z, with
-#: h_t = (1 − z) ñ + z h_{t−1}, z ≈ 1 keeps the state) and the tanh candidates.
+#: A gate's counterpart in the other cell (by PyTorch's keys): the memory-keeping gates (LSTM f;
+#: GRU z, with h_t = (1 − z) n + z h_{t−1}, z ≈ 1 keeps the state) and the tanh candidates.
 COUNTERPART = {"f": "z", "z": "f", "g": "n", "n": "g"}
-KEEP_GATE = {"lstm": "f", "gru": "z"}
-CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
+
+
+def keep_gate(cell: str) -> str | None:
+    """The gate that decides how much of the old state is kept (the spec's memory gate)."""
+    spec = CELLS.get(cell)
+    return spec.memory_gate if spec is not None else None
 
 
 def counterpart(gate: str, names) -> str | None:
@@ -402,19 +431,19 @@ def run_label(trace, fallback: str = "this run") -> str:
 
 def with_cell(label: str, cell: str) -> str:
     """``label (LSTM)`` unless the label already names the cell."""
-    name = CELL_NAMES.get(cell, cell)
+    name = display_name(cell)
     return label if name.lower() in label.lower() else f"{label} ({name})"
 
 
 class GatesView(_HeatmapView):
-    """One heatmap per gate (LSTM Γ_i, Γ_f, g̃, Γ_o; GRU Γ_r, Γ_z, ñ).
+    """One heatmap per gate of the run's cell, titled from the cell registry.
 
     Attributes: ``gate_panels`` {gate name: HeatPanel} (``.data == trace.gates[g][k, :, b, :].T``).
     Sigmoid gates use the sequential map on [0, 1]; candidates the diverging map on [-1, 1].
 
     Compare mode (:meth:`set_compare` with a gated run): one gate of each run, one above the
     other on the same colour levels, chosen with two selectors (``gate_box``, ``compare_box``).
-    It starts on the memory-keeping gate (LSTM Γ_f, GRU Γ_z); a compare run with other gates
+    It starts on the memory-keeping gate (the spec's ``memory_gate``); a compare run with other gates
     (GRU vs LSTM) shows its own gates, labelled with its cell. Then ``gate_panels`` holds the
     chosen gate of this run, ``compare_panel.data == compare_trace.gates[g][k, :, b, :].T`` and
     ``pair`` is (this run's gate, the compare run's gate).
@@ -452,7 +481,7 @@ class GatesView(_HeatmapView):
         return c is not None and bool(getattr(c, "gates", None))
 
     def _titled(self, trace, g: str, label: str) -> str:
-        title = GATE_TITLES.get(trace.cell_type, {}).get(g, g)
+        title = gate_titles(trace.cell_type).get(g, g)
         return f"{label}  ·  {title}"
 
     def _build(self) -> None:
@@ -460,7 +489,7 @@ class GatesView(_HeatmapView):
         self.glw.clear()
         self.gate_panels = {}
         self.compare_panel = None
-        titles = GATE_TITLES.get(tr.cell_type, {})
+        titles = gate_titles(tr.cell_type)
         if not self._compare_gated():
             self.pair = None
             for i, g in enumerate(tr.gates):
@@ -486,7 +515,7 @@ class GatesView(_HeatmapView):
         for box, trace in ((self.gate_box, tr), (self.compare_box, cmp)):
             box.blockSignals(True)
             box.clear()
-            titles = GATE_TITLES.get(trace.cell_type, {})
+            titles = gate_titles(trace.cell_type)
             for g in trace.gates:
                 box.addItem(titles.get(g, g), g)
             box.blockSignals(False)
@@ -497,9 +526,9 @@ class GatesView(_HeatmapView):
         self.gate_label.setText(f"top, {main}:")
         self.compare_label_widget.setText(f"below, {other}:")
         if self.pair is None or self.pair[0] not in tr.gates or self.pair[1] not in cmp.gates:
-            g = KEEP_GATE.get(tr.cell_type)
+            g = keep_gate(tr.cell_type)
             g = g if g in tr.gates else next(iter(tr.gates))
-            cg = counterpart(g, cmp.gates) or KEEP_GATE.get(cmp.cell_type)
+            cg = counterpart(g, cmp.gates) or keep_gate(cmp.cell_type)
             cg = cg if cg in cmp.gates else next(iter(cmp.gates))
             self.pair = (g, cg)
         self.gate_box.setCurrentIndex(list(tr.gates).index(self.pair[0]))
@@ -560,9 +589,9 @@ class GatesView(_HeatmapView):
         if not trace.gates:
             self.glw.hide()
             self.selector.hide()
-            self.show_message("A SimpleRNN has no gates: h_t = tanh(W_hh h_{t−1} + W_xh x_t) "
-                              "overwrites its memory at every step.\nChoose an LSTM or a GRU to see "
-                              "forget / input / output (update / relevance) gates.")
+            self.show_message(f"A {display_name(trace.cell_type)} has no gates: h_t = tanh(W_hh h_{{t−1}} + "
+                              "W_xh x_t) overwrites its memory at every step.\n"
+                              f"Choose a gated cell ({gated_cells()}) to see its gates.")
             return
         self.glw.show()
         self.show_message("")
@@ -576,24 +605,23 @@ class GatesView(_HeatmapView):
         if self.trace is not None and self.trace.gates:
             self._relayout()
             if trace is not None and not getattr(trace, "gates", None):
-                self.hover_label.setText(f"{label or 'the compared run'} is a SimpleRNN: no gates to compare")
+                self.hover_label.setText(f"{label or 'the compared run'} is a {display_name(trace.cell_type)}: "
+                                         "no gates to compare")
 
     @staticmethod
-    def _show_gate(panel: HeatPanel, arr: np.ndarray, g: str) -> None:
-        if g in CANDIDATES:
-            panel.set_data(arr, (-1.0, 1.0), theme.diverging())
-        else:
-            panel.set_data(arr, (0.0, 1.0), theme.sequential())
+    def _show_gate(panel: HeatPanel, arr: np.ndarray, g: str, cell: str) -> None:
+        levels = gate_levels(cell, g, arr)
+        panel.set_data(arr, levels, theme.diverging() if is_candidate(cell, g) else theme.sequential())
 
     def _refresh_images(self) -> None:
         k, b = self.current_k, self.current_b
         for g, p in self.gate_panels.items():
-            self._show_gate(p, self.trace.gates[g][k, :, b, :].T, g)
+            self._show_gate(p, self.trace.gates[g][k, :, b, :].T, g, self.trace.cell_type)
         if self.compare_panel is not None:
             cg = self.pair[1]
             arr = self.compare_trace.gates[cg]
             if arr.shape[0] > k and arr.shape[2] > b:
-                self._show_gate(self.compare_panel, arr[k, :, b, :].T, cg)
+                self._show_gate(self.compare_panel, arr[k, :, b, :].T, cg, self.compare_trace.cell_type)
             else:
                 self.compare_panel.clear()
         self._shown_kb = (k, b)
@@ -628,8 +656,8 @@ class SaturationView(TraceView):
 
     Compare mode: the compared run's fractions beside this run's bars in another colour, with a
     legend naming both runs: ``compare_fractions`` {gate: (low, high)}, ``compare_bars``
-    {plot key: (low_item, high_item)}. Gates are paired by name or part (LSTM Γ_f ↔ GRU Γ_z,
-    g̃ ↔ ñ); a compared gate without a partner gets its own plot, keyed ``"compare:" + gate``.
+    {plot key: (low_item, high_item)}. Gates are paired by name or part (:data:`COUNTERPART`:
+    LSTM f ↔ GRU z, g ↔ n); a compared gate without a partner gets its own plot, keyed ``"compare:" + gate``.
     """
 
     title = "Gate saturation"
@@ -679,7 +707,7 @@ class SaturationView(TraceView):
         tr, cmp = self.trace, self._cmp()
         self.glw.clear()
         self.bars, self.compare_bars, self.plots, self.compare_of = {}, {}, {}, {}
-        titles = GATE_TITLES.get(tr.cell_type, {})
+        titles = gate_titles(tr.cell_type)
         cell_differs = cmp is not None and cmp.cell_type != tr.cell_type
         main_name = run_label(tr)
         cmp_name = self.compare_label or "compare run"
@@ -691,11 +719,11 @@ class SaturationView(TraceView):
             partner = counterpart(g, cmp.gates) if cmp is not None else None
             title = titles.get(g, g)
             if partner is not None and partner != g:
-                title += f"  vs  {GATE_TITLES.get(cmp.cell_type, {}).get(partner, partner).split('  ')[0]}"
+                title += f"  vs  {gate_symbol(cmp.cell_type, partner)}"
             keys.append((g, g, partner, title))
         if cmp is not None:
             used = {k[2] for k in keys}
-            ctitles = GATE_TITLES.get(cmp.cell_type, {})
+            ctitles = gate_titles(cmp.cell_type)
             for cg in cmp.gates:
                 if cg not in used:
                     keys.append((f"compare:{cg}", None, cg, f"{cmp_name}: {ctitles.get(cg, cg)}"))
@@ -703,7 +731,7 @@ class SaturationView(TraceView):
         c_high = QColor(theme.series_color(1))
         for i, (key, g, cg, title) in enumerate(keys):
             row, col = divmod(i, 2)
-            cand = (g or cg) in CANDIDATES
+            cand = is_candidate(tr.cell_type, g) if g is not None else is_candidate(cmp.cell_type, cg)
             plot = self._plot(key, row, col, title, cand)
             if g is not None:
                 self.bars[key] = self._bar_pair(plot, theme.color("bar_low"), theme.color("bar_high"))
@@ -732,13 +760,13 @@ class SaturationView(TraceView):
         if trace is None or not trace.gates:
             self.glw.hide()
             self.show_message("No run yet." if trace is None else
-                              "A SimpleRNN has no gates, so nothing can saturate open or shut.\n"
+                              f"A {display_name(trace.cell_type)} has no gates, so nothing can saturate open or shut.\n"
                               "(Its tanh units can still saturate: see the hidden-state heatmap.)")
             return
         self.glw.show()
         self.show_message("")
         for g in trace.gates:
-            self.fractions[g] = saturation_fractions(trace.gates[g], g in CANDIDATES)
+            self.fractions[g] = saturation_fractions(trace.gates[g], is_candidate(trace.cell_type, g))
         self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(
             self.current_time, self.phase, self.current_k, self.current_b)
         if self._built != self._want():
@@ -749,7 +777,7 @@ class SaturationView(TraceView):
         super().set_compare(trace, label)
         cmp = self._cmp()
         self.compare_fractions = {} if cmp is None else {
-            g: saturation_fractions(cmp.gates[g], g in CANDIDATES) for g in cmp.gates}
+            g: saturation_fractions(cmp.gates[g], is_candidate(cmp.cell_type, g)) for g in cmp.gates}
         self._shown_kb = None
         if self.trace is not None and self.trace.gates:
             if self._built != self._want():

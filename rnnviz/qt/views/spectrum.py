@@ -7,10 +7,17 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from rnnviz.core.cells import CELLS
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView, add_legend, style_plot
 
-BLOCK_NAMES = {"rnn": ["W_hh"], "lstm": ["Γ_i", "Γ_f", "g̃", "Γ_o"], "gru": ["Γ_r", "Γ_z", "ñ"]}
+
+def block_names(cell: str) -> list[str]:
+    """A name per H-row block of W_hh: the gates' symbols from the cell registry, or "W_hh"."""
+    spec = CELLS.get(cell)
+    if spec is None:
+        return []
+    return [g.symbol for g in spec.gates] if spec.gates else ["W_hh"]
 
 
 class SpectrumView(TraceView):
@@ -96,7 +103,7 @@ class SpectrumView(TraceView):
         sv = np.asarray(tr.whh_singular[k], dtype=float)  # (G, H)
         ev = np.asarray(tr.whh_eigvals[k])  # (G, H) complex
         G, H = sv.shape
-        names = BLOCK_NAMES.get(tr.cell_type, [])
+        names = block_names(tr.cell_type)
         names = names if len(names) == G else [f"block {g}" for g in range(G)]
         ticks = []
         for g in range(G):

@@ -1,0 +1,34 @@
+"""Recurrent cells written from the equations of the notes, and their registry.
+
+    from rnnviz.core.cells import CELLS, CellSpec, GateSpec, get_cell, register_cell
+
+One file per cell (:mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`) defines its :class:`CellSpec`;
+this module registers them in :data:`CELLS`. See :mod:`rnnviz.core.cells.base`.
+"""
+
+from rnnviz.core.cells import gru, lstm, rnn
+from rnnviz.core.cells.base import (
+    CELLS,
+    TORCH_PARAMS,
+    CellSpec,
+    GateSpec,
+    UnknownCellError,
+    canonical_cell_name,
+    display_name,
+    gate_spec,
+    get_cell,
+    register_cell,
+    unregister_cell,
+)
+
+for _module in (rnn, lstm, gru):
+    register_cell(_module.SPEC)
+
+
+def cell_step(cell: str, x_t, state, weights, activation="tanh"):
+    """One step of ``cell`` with weights (W_xh, W_hh, b_xh, b_hh): (new state, {gate: (B, H)})."""
+    return get_cell(cell).step(x_t, state, weights, activation)
+
+
+__all__ = ["CELLS", "TORCH_PARAMS", "CellSpec", "GateSpec", "UnknownCellError", "canonical_cell_name",
+           "cell_step", "display_name", "gate_spec", "get_cell", "register_cell", "unregister_cell"]
