@@ -50,6 +50,7 @@ class NetSpec:
     notes: list[str] = field(default_factory=list)
     reference: Reference | None = None
     reference_name: str = ""
+    check_shape: tuple[int, int] | None = None  # (T, B) for a source that takes only fixed shapes
 
     @property
     def num_directions(self) -> int:
@@ -120,12 +121,12 @@ class ImportedModel:
 def build(spec: NetSpec, source: str, seed: int = 0) -> ImportedModel:
     """Make the rnnviz model of ``spec``, check it against ``spec.reference``, or refuse."""
     model = _rnnviz_model(spec)
-    embedding = None if spec.embedding is None else torch.as_tensor(np.asarray(spec.embedding, np.float32))
+    embedding = None if spec.embedding is None else torch.tensor(np.asarray(spec.embedding, np.float32))
     max_diff = check(model, embedding, spec, seed)
     if not max_diff <= TOLERANCE:  # also refuses NaN
         raise ModelImportError(
             f"refused: rnnviz's equations do not reproduce {spec.reference_name} for {Path(source).name}: "
-            f"largest difference {max_diff:.3g} > {TOLERANCE:g} on a {CHECK_SEQ_LEN}-step check input "
+            f"largest difference {max_diff:.3g} > {TOLERANCE:g} on a check input "
             f"({'; '.join(spec.notes) or 'no adaptations'})")
     return ImportedModel(model=model, embedding=embedding, framework=spec.framework, kind=spec.kind,
                          source=str(source), max_diff=float(max_diff), reference=spec.reference_name,
@@ -177,18 +178,19 @@ def num_layers_text(spec: NetSpec) -> str:
     return f"{spec.num_layers}-layer{' bidirectional' if spec.bidirectional else ''}"
 
 
-def check_inputs(spec_or_vocab, input_size: int, seed: int = 0) -> np.ndarray:
+def check_inputs(vocab: int | None, input_size: int, seed: int = 0, shape: tuple[int, int] | None = None):
     """The check input: token ids (T, B) when there is a vocabulary, else N(0, 1) floats (T, B, I)."""
     rng = np.random.default_rng(seed)
-    if spec_or_vocab:
-        return rng.integers(0, spec_or_vocab, size=(CHECK_SEQ_LEN, CHECK_BATCH), dtype=np.int64)
-    return rng.standard_normal((CHECK_SEQ_LEN, CHECK_BATCH, input_size)).astype(np.float32)
+    T, B = shape or (CHECK_SEQ_LEN, CHECK_BATCH)
+    if vocab:
+        return rng.integers(0, vocab, size=(T, B), dtype=np.int64)
+    return rng.standard_normal((T, B, input_size)).astype(np.float32)
 
 
 def check(model: RNNModel, embedding: torch.Tensor | None, spec: NetSpec, seed: int = 0) -> float:
     """Largest |rnnviz's equations − the source's computation| on a reproducible check input."""
     vocab = None if embedding is None else int(embedding.shape[0])
-    inputs = check_inputs(vocab, spec.input_size, seed)
+    inputs = check_inputs(vocab, spec.input_size, seed, spec.check_shape)
     x = torch.from_numpy(inputs) if embedding is None else embedding[torch.from_numpy(inputs)]
     with torch.no_grad():
         ours = model.forward_equations(x.float())[0].numpy()  # (T, B, O)
@@ -199,7 +201,7 @@ def check(model: RNNModel, embedding: torch.Tensor | None, spec: NetSpec, seed: 
     except Exception as exc:  # the source framework could not run its own network
         raise ModelImportError(f"{spec.reference_name} could not run the network on a check input "
                                f"of shape {inputs.shape}: {type(exc).__name__}: {exc}") from None
-    if theirs.shape == ours.shape[1:]:  # the source returns the last step only
+    if theirs.shape == ours.shape[1:] and ours.shape[0] != ours.shape[1]:  # the source gives the last step only
         ours = ours[-1]
     if theirs.shape != ours.shape:
         raise ModelImportError(f"{spec.reference_name} returned outputs of shape {theirs.shape}; rnnviz's "
