@@ -52,6 +52,10 @@ def _say(msg: str) -> None:
 # ---------------------------------------------------------------------------------------
 # The parser
 # ---------------------------------------------------------------------------------------
+_THREADS_HELP = ("torch CPU threads (default: the cores other programs leave free; "
+                 "env RNNVIZ_THREADS sets the default)")
+
+
 def _add_run_flags(p: argparse.ArgumentParser, out_help: str, steps_help: str) -> None:
     p.add_argument("--config", metavar="FILE", help="run config (.toml or .json); flags below override it")
     m = p.add_argument_group("model")
@@ -81,6 +85,7 @@ def _add_run_flags(p: argparse.ArgumentParser, out_help: str, steps_help: str) -
     g = p.add_argument_group("run")
     g.add_argument("--device", help="cpu | cuda | cuda:N | mps | auto")
     g.add_argument("--seed", type=int)
+    g.add_argument("--threads", metavar="N", help=_THREADS_HELP)
     g.add_argument("-o", "--output", metavar="PATH", help=out_help)
 
 
@@ -116,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--present", action="store_true", help="presentation mode (large fonts, full screen)")
     gui.add_argument("--screenshot", metavar="PATH.png", help="render the window to PATH.png and exit")
     gui.add_argument("--config", dest="gui_config", metavar="FILE", help="open this run config")
+    gui.add_argument("--threads", metavar="N", help=_THREADS_HELP)
     parser.set_defaults(func=cmd_gui)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -413,6 +419,22 @@ def cmd_gui(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+def configure_numerics(threads: str | None) -> int:
+    """Fast arithmetic for the whole program, before torch starts its threads: subnormals
+    flushed to zero, and the thread count from ``--threads``, else ``RNNVIZ_THREADS``, else the
+    free cores. The choice goes into ``RNNVIZ_THREADS`` so the GUI and the library keep it."""
+    from rnnviz.core.numerics import THREADS_ENV, choose_threads, configure_process
+
+    try:
+        n = choose_threads(threads)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if threads is not None:
+        os.environ[THREADS_ENV] = str(n)
+    return configure_process(n)
+
+
+# ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
     parser = build_parser()
@@ -426,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     from rnnviz.core.trace import TraceFileError
 
     try:
+        if args.func in (cmd_trace, cmd_train, cmd_gui):
+            configure_numerics(args.threads)
         return args.func(args)
     except (UsageError, ConfigError, TraceFileError) as exc:
         _say(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from rnnviz.core.losses import task_loss
+from rnnviz.core.numerics import fast_mode
 from rnnviz.core.trace import Trace
 
 
@@ -34,11 +35,13 @@ def record(model, x, y, loss: str = "auto", clip_norm: float | None = None, clip
 
     ``y`` follows :mod:`rnnviz.core.tasks` (float targets → MSE, integer classes → cross-entropy,
     no time axis → only the last step has a target). ``clip_norm`` / ``clip_value`` report what
-    clipping would do to the parameter gradients; the weights are never changed.
+    clipping would do to the parameter gradients; the weights are never changed. Runs in
+    :func:`rnnviz.core.numerics.fast_mode`: subnormals flushed to zero (values below 1.2e-38
+    become 0; ``RNNVIZ_FLUSH=0`` keeps them), the caller's settings restored on return.
     """
     if engine not in ("bptt", "autograd"):
         raise ValueError(f"engine must be 'bptt' or 'autograd', not {engine!r}")
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), fast_mode():
         return _record(model, x, y, loss, clip_norm, clip_value, engine, meta)
 
 

@@ -4,6 +4,9 @@ The trainer knows nothing about windows or progress bars: it calls ``callback(ev
 with ``"step"`` (a dict per step), ``"trace"`` (a :class:`Trace` every ``record_every`` steps)
 and ``"end"`` (the history). Steps that record nothing run the native kernel and pay for no
 instrumentation. ``stop``/``pause``/``resume`` are safe to call from another thread.
+
+``run`` and ``train_step`` run in :func:`rnnviz.core.numerics.fast_mode` (subnormals flushed,
+a sensible thread count), restoring the caller's settings when they return.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import time
 from collections.abc import Callable, Iterable
 
 import torch
+from torch.nn import functional
 
 from rnnviz.core.config import RunConfig, TaskConfig, TrainConfig
-from rnnviz.core.losses import task_loss
+from rnnviz.core.losses import IGNORE, task_loss
 from rnnviz.core.model import RNNModel, build_model
+from rnnviz.core.numerics import fast_mode
 from rnnviz.core.record import record
 from rnnviz.core.tasks import TaskBatch, make_task
 
@@ -53,6 +58,7 @@ class Trainer:
         self.model, self.task, self.cfg = model, task, cfg
         self.callbacks = list(callbacks)
         self.optimizer = make_optimizer(model.parameters(), cfg)
+        self._params = list(model.parameters())
         self.history: list[dict] = []
         self.traces: list = []  # (step, Trace)
         self.step = 0
@@ -92,14 +98,18 @@ class Trainer:
 
     def train_step(self, batch: TaskBatch) -> dict:
         """One optimiser step on ``batch``; returns the history row."""
+        with fast_mode():
+            return self._train_step(batch)
+
+    def _train_step(self, batch: TaskBatch) -> dict:
         model, cfg = self.model, self.cfg
         x, y = batch.x.to(model.device), batch.y.to(model.device)
-        model.train()
+        if not model.training:
+            model.train()
         self.optimizer.zero_grad(set_to_none=True)
-        y_hat = self._forward(x)
-        loss, _ = task_loss(y_hat, y, batch.loss)
+        loss = self._loss(x, y, batch.loss)
         loss.backward()
-        params = [p for p in model.parameters() if p.grad is not None]
+        params = [p for p in self._params if p.grad is not None]
         if cfg.clip == "norm":
             norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm))
             clipped = norm > cfg.clip_norm
@@ -117,6 +127,24 @@ class Trainer:
         return {"step": self.step, "loss": loss_value, "grad_norm": norm, "clipped": bool(clipped),
                 "applied": finite}
 
+    def _loss(self, x, y, kind: str):
+        """The task loss of one batch, as :func:`task_loss` computes it.
+
+        When every sequence has its one target at the last step (the adding problem, sentiment),
+        the head runs on the last step only and torch's own loss is used: what a plain PyTorch
+        loop does, the same number and gradients, without the per-step bookkeeping.
+        """
+        model = self.model
+        if model.native and not (self.cfg.tbptt and self.cfg.tbptt < x.shape[0]) and _last_step_only(y, kind):
+            out, _ = model.rnn(x)
+            y_last = model.head(out[-1])
+            if kind == "ce":
+                return functional.cross_entropy(y_last, y)
+            if kind == "mse":
+                return functional.mse_loss(y_last, y.to(y_last.dtype))
+            return functional.binary_cross_entropy_with_logits(y_last, y.to(y_last.dtype))
+        return task_loss(self._forward(x), y, kind)[0]
+
     def _forward(self, x):
         k = self.cfg.tbptt
         if not k or k >= x.shape[0]:
@@ -131,7 +159,10 @@ class Trainer:
 
     def run(self, steps: int | None = None) -> list[dict]:
         """Train for ``steps`` (default ``cfg.steps``) more steps, or until :meth:`stop`."""
-        steps = self.cfg.steps if steps is None else steps
+        with fast_mode():
+            return self._run(self.cfg.steps if steps is None else steps)
+
+    def _run(self, steps: int) -> list[dict]:
         every = self.cfg.record_every
         self._stop.clear()
         start = time.perf_counter()
@@ -141,7 +172,7 @@ class Trainer:
             self._running.wait()
             if self._stop.is_set():
                 break
-            row = self.train_step(task_batch(self.task, self.step))
+            row = self._train_step(task_batch(self.task, self.step))
             row["elapsed"] = time.perf_counter() - start
             self.history.append(row)
             self._emit("step", row)
@@ -151,6 +182,13 @@ class Trainer:
             self.record_trace()
         self._emit("end", self.history)
         return self.history
+
+
+def _last_step_only(y: torch.Tensor, kind: str) -> bool:
+    """True when ``y`` holds exactly one target per sequence, all present (see ``losses``)."""
+    if kind == "ce":
+        return y.dim() == 1 and not torch.is_floating_point(y) and bool((y != IGNORE).all())
+    return y.dim() == 2 and torch.is_floating_point(y) and not bool(torch.isnan(y).any())
 
 
 def batch_meta(batch: TaskBatch, step: int = 0) -> dict:
