@@ -240,18 +240,6 @@ def test_graph_nodes_colours_and_clicks(qtbot, traces):
     assert blocker.args == [2, 3]
 
 
-def test_graph_windows_long_runs(qtbot):
-    tr = make_trace(cell="rnn", task="adding", seq_len=200, batch_size=1, hidden_size=4)
-    v = VIEW_CLASSES["graph"]()
-    qtbot.addWidget(v)
-    v.set_trace(tr)
-    v.set_cursor(150, "forward", 0, 0)
-    a, b = v.window
-    assert a <= 150 <= b and b - a + 1 <= 24
-    assert f"of {tr.seq_len}" in v.window_text
-    assert len(v.node_items) < v.graph.number_of_nodes()
-
-
 def test_heatmap_click_emits_time(qtbot, traces):
     v = VIEW_CLASSES["hidden"]()
     qtbot.addWidget(v)

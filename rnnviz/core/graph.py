@@ -38,8 +38,14 @@ Layout (``pos`` = (x, y) floats, y grows upwards): column x = t (spacing 1.0); w
 directions the forward node of a column sits at t - 0.15 and the backward one at t + 0.15, so
 that vertical edges between layers do not run through nodes. Rows: x at y = 0; h of layer l,
 direction d at y = 1 + l*D + d (D = number of directions); an LSTM c node sits up-right of
-its h node at (x_h + 0.3, y_h + 0.5); ŷ at y = L*D + 1, L_t at L*D + 2 and the total loss at
-L*D + 3, centred over all columns.
+its h node at (x_h + 0.3, y_h + 0.5); ŷ at y = L*D + 1, L_t at L*D + 2 and the total loss
+L at the right end of the sequence, up-right of the last L_t, at (N - 1 + 0.9, L*D + 2.55): the
+edges L_t → L run up to a bus at that height and along it to L, so L stays attached to every
+L_t however many columns are drawn.
+
+Nodes also carry ``short`` (the label without layer and direction, ``h₁₂``; rows name those,
+see :func:`row_labels`). The text drawn on nodes (tokens, label colours) is in
+:mod:`rnnviz.core.graph_text`.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import itertools
 import operator
 from collections import Counter
 from collections.abc import Hashable
+from types import SimpleNamespace
 from typing import Any
 
 import networkx as nx
@@ -56,14 +63,17 @@ from rnnviz.core.cells import CELLS, get_cell  # the cells build_graph understan
 
 __all__ = [
     "CELLS",
+    "LOSS_BUS_DY",
     "MAX_SEQ_LEN",
     "SHAPES",
     "TOTAL_LOSS",
     "backward_order",
     "build_graph",
     "forward_order",
+    "graph_for_trace",
     "graph_summary",
     "nodes_at",
+    "row_labels",
 ]
 
 #: The shapes ``build_graph`` understands.
@@ -84,6 +94,9 @@ _BIDIRECTIONAL_OK = ("many-to-many", "many-to-one", "one-to-one", "encoder-decod
 
 _DIR_DX = 0.15  # x offset of the two directions of a column (bidirectional)
 _C_DX, _C_DY = 0.3, 0.5  # offset of an LSTM c node from its h node
+#: Height of the loss bus above the L_t row (graph units); the total loss sits at its right end.
+LOSS_BUS_DY = 0.55
+_LOSS_DX = 0.9  # the total loss's x offset from the last column
 
 _KIND_RANK = {"x": 0, "h": 1, "c": 2, "y": 3, "L": 4, "loss": 5}
 
@@ -216,6 +229,9 @@ def build_graph(cfg: Any, seq_len: int, shape: str = "many-to-many",
             return float(t)
         return t - _DIR_DX if d == 0 else t + _DIR_DX
 
+    def short(sym: str, t: int) -> str:
+        return sym + _sub(t + 1)
+
     def state_label(sym: str, layer: int, d: int, t: int) -> str:
         text = sym + _sub(t + 1)
         if num_layers > 1:
@@ -227,25 +243,26 @@ def build_graph(cfg: Any, seq_len: int, shape: str = "many-to-many",
     # ---- nodes
     for t in x_steps:
         G.add_node(("x", t), kind="x", t=t, layer=None, direction=None,
-                   label="x" + _sub(t + 1), pos=(float(t), 0.0), **part(t))
+                   label="x" + _sub(t + 1), short=short("x", t), pos=(float(t), 0.0), **part(t))
     for t in range(N):
         for layer in range(num_layers):
             for d in dirs_at(t):
                 row = 1.0 + layer * D + d
                 hx = col_x(t, d)
                 G.add_node(("h", layer, d, t), kind="h", t=t, layer=layer, direction=d,
-                           label=state_label("h", layer, d, t), pos=(hx, row), **part(t))
+                           label=state_label("h", layer, d, t), short=short("h", t), pos=(hx, row),
+                           **part(t))
                 if lstm:
                     G.add_node(("c", layer, d, t), kind="c", t=t, layer=layer, direction=d,
-                               label=state_label("c", layer, d, t),
+                               label=state_label("c", layer, d, t), short=short("c", t),
                                pos=(hx + _C_DX, row + _C_DY), **part(t))
     for t in y_steps:
         G.add_node(("y", t), kind="y", t=t, layer=None, direction=None,
-                   label="ŷ" + _sub(t + 1), pos=(float(t), top_row + 1.0), **part(t))
+                   label="ŷ" + _sub(t + 1), short=short("ŷ", t), pos=(float(t), top_row + 1.0), **part(t))
         G.add_node(("L", t), kind="L", t=t, layer=None, direction=None,
-                   label="L" + _sub(t + 1), pos=(float(t), top_row + 2.0), **part(t))
-    G.add_node(TOTAL_LOSS, kind="loss", t=None, layer=None, direction=None, label="L",
-               pos=((N - 1) / 2.0, top_row + 3.0))
+                   label="L" + _sub(t + 1), short=short("L", t), pos=(float(t), top_row + 2.0), **part(t))
+    G.add_node(TOTAL_LOSS, kind="loss", t=None, layer=None, direction=None, label="L", short="L",
+               pos=(N - 1 + _LOSS_DX, top_row + 2.0 + LOSS_BUS_DY))
 
     def edge(u: Hashable, v: Hashable, weight_name: str, layer: int | None = None,
              direction: int | None = None, style: str = "solid") -> None:
@@ -294,6 +311,30 @@ def build_graph(cfg: Any, seq_len: int, shape: str = "many-to-many",
         for t in y_steps[1:]:
             edge(("y", t - 1), ("h", 0, 0, t), "feedback", 0, 0, style="dashed")
     return G
+
+
+def graph_for_trace(trace):
+    """The graph of a recorded run: its cell, layers, directions, shape and length (an
+    encoder-decoder split by ``meta["enc_len"]`` / ``meta["dec_len"]``; a shape the trace does not
+    fit falls back to many-to-many)."""
+    cfg = SimpleNamespace(cell=trace.cell_type, num_layers=trace.num_layers,
+                          bidirectional=trace.num_directions == 2)
+    meta = trace.meta or {}
+    shape = meta.get("shape") or "many-to-many"
+    T = trace.seq_len
+    out_len = None
+    if shape == "encoder-decoder":
+        enc, dec = meta.get("enc_len"), meta.get("dec_len")
+        if enc and dec and int(enc) + int(dec) == T:
+            T, out_len = int(enc), int(dec)
+        else:
+            shape = "many-to-many"
+    if shape == "one-to-one" and T != 1:
+        shape = "many-to-many"
+    try:
+        return build_graph(cfg, T, shape, out_len)
+    except ValueError:
+        return build_graph(cfg, trace.seq_len, "many-to-many")
 
 
 def _sort_key(G: nx.DiGraph, num_steps: int):
@@ -376,3 +417,20 @@ def graph_summary(G: nx.DiGraph) -> dict[str, Any]:
         "num_layers": G.graph.get("num_layers"),
         "num_directions": G.graph.get("num_directions"),
     }
+
+
+def row_labels(G: nx.DiGraph) -> list[tuple[float, str]]:
+    """``(y, text)`` for each row of the layout, bottom to top: "x", "h" (or "layer 2 →" /
+    "layer 2 ←" in deep or bidirectional graphs; "c" rows of an LSTM sit half a row above), "ŷ",
+    "L_t". Node labels then only need the time step (``short``)."""
+    L = int(G.graph.get("num_layers", 1))
+    D = int(G.graph.get("num_directions", 1))
+    rows: list[tuple[float, str]] = [(0.0, "x")]
+    for layer in range(L):
+        for d in range(D):
+            name = f"layer {layer + 1}" if L > 1 else ""
+            if D == 2:
+                name = f"{name} {'→' if d == 0 else '←'}".strip()
+            rows.append((1.0 + layer * D + d, f"h {name}".strip() if name else "h"))
+    rows += [(L * D + 1.0, "ŷ"), (L * D + 2.0, "Lₜ")]
+    return rows

@@ -193,8 +193,11 @@ def _last_step_only(y: torch.Tensor, kind: str) -> bool:
 
 def batch_meta(batch: TaskBatch, step: int = 0) -> dict:
     """Trace metadata for a task batch: task name, shape, vocab, input tokens, training step."""
-    return {"task": batch.name, "shape": batch.shape, "vocab": batch.vocab, "tokens": batch.tokens,
+    meta = {"task": batch.name, "shape": batch.shape, "vocab": batch.vocab, "tokens": batch.tokens,
             "step": step}
+    # what the graph and the predictions need to name outputs and split an encoder-decoder
+    meta.update({k: batch.meta[k] for k in ("classes", "out_vocab", "enc_len", "dec_len") if k in batch.meta})
+    return meta
 
 
 def clip_kwargs(cfg: TrainConfig) -> dict:

@@ -24,6 +24,7 @@ FONT_FACTOR = 1.6  # widget fonts (menus, labels, lists)
 BUTTON_PX = 56  # step / play controls
 TAB_FONT_FACTOR = 1.25  # the view tabs: ten names fit beside the lesson dock at 1600 px
 LIST_FONT_FACTOR = 1.3  # the lesson list: all nine titles visible at 1000 px height
+GRAPH_SHARE = 0.6  # the unrolled graph's share of the height: the main picture in a classroom
 
 _PROP_ON = "rnnviz_presenting"
 
@@ -84,6 +85,24 @@ def _tab_bar(window, on: bool, normal_size: float) -> None:
             tabs.setTabToolTip(i, tabs.tabText(i))
 
 
+def _graph_first(window, on: bool) -> None:
+    """Presentation: the unrolled graph takes GRAPH_SHARE of the height (the main picture)."""
+    splitter = getattr(window, "splitter", None)
+    if splitter is None or splitter.count() < 2:
+        return
+    if on:
+        window.setProperty("rnnviz_splitter_sizes", splitter.sizes())
+        total = max(sum(splitter.sizes()), 1)
+        splitter.setSizes([round(total * GRAPH_SHARE), total - round(total * GRAPH_SHARE)])
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+    else:
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        if window.property("rnnviz_splitter_sizes"):
+            splitter.setSizes(window.property("rnnviz_splitter_sizes"))
+
+
 def apply_presentation(window, on: bool = True) -> None:
     """Presentation mode on or off: full screen (not when rendering offscreen), fonts ×1.6,
     lines ×1.8, the high-contrast theme, big timeline buttons, the Build dock hidden (View menu
@@ -119,6 +138,7 @@ def apply_presentation(window, on: bool = True) -> None:
             build.show()
     _theme(on)
     _big_controls(window, on)
+    _graph_first(window, on)
     # views restyle through theme.on_change; re-push the trace so cached text items pick fonts up
     state = getattr(window, "state", None)
     if state is not None and getattr(state, "trace", None) is not None and hasattr(window, "_on_trace_change"):

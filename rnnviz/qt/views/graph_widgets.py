@@ -1,0 +1,209 @@
+"""The graph view's companions: a colour bar that says what a node's colour means, and an
+overview strip of ‖∂L/∂h_t‖ along the whole sequence (log scale) that shows the fading at a
+glance, where the cursor is and which steps the graph shows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from rnnviz.qt import theme
+
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def decade(exponent: float) -> str:
+    """10 to an integer power as text: 10⁻²⁰."""
+    return "10" + str(int(round(exponent))).translate(_SUP)
+
+
+class ColorBar(QWidget):
+    """A horizontal colour bar: a title, the colour ramp, tick labels under it and, when asked,
+    a magenta swatch for NaN / Inf.
+
+    ``set_scale(title, cmap, ticks, nonfinite=True)``: ``cmap`` a pyqtgraph ColorMap, ``ticks``
+    a list of (fraction 0..1, text). Attributes ``title``, ``ticks`` (what is drawn).
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = ""
+        self.ticks: list[tuple[float, str]] = []
+        self.nonfinite = True
+        self._ramp: QImage | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def set_scale(self, title: str, cmap: pg.ColorMap, ticks: list[tuple[float, str]],
+                  nonfinite: bool = True) -> None:
+        key = (title, cmap.name, tuple(ticks), nonfinite)
+        if key == getattr(self, "_key", None):
+            return
+        self._key = key
+        lut = cmap.getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
+        img = np.ascontiguousarray(lut[None, :, :3])
+        self._ramp = QImage(img.data, 256, 1, 256 * 3, QImage.Format.Format_RGB888).copy()
+        self.title, self.ticks, self.nonfinite = title, list(ticks), nonfinite
+        self.updateGeometry()
+        self.update()
+
+    def _metrics(self) -> tuple[QFontMetricsF, float, float]:
+        fm = QFontMetricsF(theme.font(9))
+        return fm, fm.height(), max(8.0, 0.8 * fm.height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        fm, line, bar = self._metrics()
+        title = QFontMetricsF(theme.font(9, bold=True)).horizontalAdvance(self.title or "x" * 30)
+        ticks = sum(fm.horizontalAdvance(t) + 8 for _, t in self.ticks)
+        nan = fm.horizontalAdvance("NaN/Inf") + bar + 12
+        return QSize(int(max(title + 8, ticks + nan, 18 * fm.averageCharWidth() + nan)), int(2 * line + bar + 8))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return self.sizeHint()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        if self._ramp is None:
+            return
+        p = QPainter(self)
+        fm, line, bar = self._metrics()
+        p.setFont(theme.font(9, bold=True))
+        ink = theme.foreground()
+        p.setPen(ink)
+        p.drawText(QRectF(2, 0, self.width() - 4, line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                   self.title)
+        swatch = (fm.horizontalAdvance("NaN/Inf") + bar + 10) if self.nonfinite else 0.0
+        pad = max(fm.horizontalAdvance(t) for _, t in self.ticks) / 2 + 2 if self.ticks else 2.0
+        x0, x1 = pad, max(pad + 20, self.width() - swatch - pad)
+        y0 = line + 1
+        ramp = QRectF(x0, y0, x1 - x0, bar)
+        p.drawImage(ramp, self._ramp)
+        p.setPen(QPen(ink, 1))
+        p.drawRect(ramp)
+        p.setFont(theme.font(9))
+        for frac, text in self.ticks:
+            x = x0 + frac * (x1 - x0)
+            p.drawLine(int(x), int(y0 + bar), int(x), int(y0 + bar + 3))
+            w = fm.horizontalAdvance(text)
+            p.drawText(QRectF(x - w / 2 - 1, y0 + bar + 2, w + 2, line), Qt.AlignmentFlag.AlignCenter, text)
+        if self.nonfinite:
+            sx = x1 + pad + 4
+            p.fillRect(QRectF(sx, y0, bar, bar), theme.NONFINITE)
+            p.drawRect(QRectF(sx, y0, bar, bar))
+            p.drawText(QRectF(sx + bar + 3, y0 - 2, swatch, bar + 4),
+                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "NaN/Inf")
+        p.end()
+
+
+class _DecadeAxis(pg.AxisItem):
+    """A left axis for log₁₀ values that labels whole decades as 10ⁿ."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph naming)
+        lo, hi = math.ceil(minVal), math.floor(maxVal)
+        if hi < lo:
+            return [(1.0, [])]
+        step = max(1, math.ceil((hi - lo) / 2)) if hi > lo else 1
+        return [(float(step), [float(v) for v in range(lo, hi + 1, step)])]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        return [decade(v) for v in values]
+
+
+class GradientStrip(pg.PlotWidget):
+    """‖∂L/∂h_t‖ along all T on a log scale: one line per layer / direction (the selected one
+    bold), the cursor, and a band over the steps the graph shows. Clicking picks a step.
+
+    Signals: ``step_clicked(int)`` (0-based step). Attributes: ``curves`` {k: PlotDataItem},
+    ``band`` (LinearRegionItem), ``cursor`` (InfiniteLine), ``levels`` (lo, hi) in log₁₀.
+    """
+
+    step_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent, axisItems={"left": _DecadeAxis("left")}, background="w")
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.setMenuEnabled(False)
+        item = self.getPlotItem()
+        item.hideAxis("bottom")
+        item.layout.setContentsMargins(0, 2, 4, 2)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.curves: dict[int, pg.PlotDataItem] = {}
+        self.band = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 170, 0, 45),
+                                        pen=pg.mkPen(QColor(230, 140, 0), width=1))
+        self.band.setZValue(-5)
+        self.addItem(self.band, ignoreBounds=True)
+        self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=False, pen=theme.pen("cursor", 2))
+        self.addItem(self.cursor, ignoreBounds=True)
+        self.levels = (0.0, 1.0)
+        self._T = 0
+        self.restyle()
+
+    def restyle(self) -> None:
+        fm = QFontMetricsF(theme.font(8))
+        self.setFixedHeight(int(max(44.0, 3.6 * fm.height())))
+        ax = self.getAxis("left")
+        ax.setTickFont(theme.font(8))
+        ax.setTextPen(theme.pen(theme.foreground(), 1))
+        ax.setPen(theme.pen(theme.foreground(), 1))
+        ax.setWidth(int(fm.horizontalAdvance("10⁻²⁰") + 8))
+        self.cursor.setPen(theme.pen("cursor", 2))
+
+    def set_data(self, norms: np.ndarray | None, current_k: int = 0) -> None:
+        """``norms`` (K, T) = trace.grad_hidden_norm; None clears the strip."""
+        for c in self.curves.values():
+            self.removeItem(c)
+        self.curves = {}
+        if norms is None:
+            self._T = 0
+            return
+        v = np.asarray(norms, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.where(np.isfinite(v) & (v > 0), np.log10(np.where(v > 0, v, 1.0)), np.nan)
+        K, T = logs.shape
+        self._T = T
+        fin = logs[np.isfinite(logs)]
+        lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 1.0)
+        if hi - lo < 1.0:
+            lo, hi = lo - 0.5, hi + 0.5
+        self.levels = (lo, hi)
+        x = np.arange(1, T + 1, dtype=np.float64)
+        for k in range(K):
+            item = pg.PlotDataItem(x, logs[k], connect="finite")
+            item.opts["antialias"] = T <= 400
+            self.addItem(item)
+            self.curves[k] = item
+        self.setXRange(0.5, T + 0.5, padding=0)
+        self.setYRange(lo, hi, padding=0.08)
+        self.set_selected(current_k)
+
+    def set_selected(self, k: int) -> None:
+        for i, item in self.curves.items():
+            if i == k:
+                item.setPen(theme.pen(theme.series_color(0), 2))
+                item.setZValue(2)
+            else:
+                item.setPen(theme.pen(QColor(150, 150, 150), 1))
+                item.setZValue(1)
+
+    def set_cursor(self, t: int) -> None:
+        self.cursor.setValue(t + 1)
+
+    def set_visible_steps(self, first: float, last: float) -> None:
+        """Shade steps first..last (0-based, may be fractional) as the part the graph shows."""
+        self.band.setRegion((first + 0.5, last + 1.5))
+        self.band.setVisible(self._T > 0 and (first > 0.01 or last < self._T - 1.01))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if self._T and event.button() == Qt.MouseButton.LeftButton:
+            x = self.getPlotItem().vb.mapSceneToView(self.mapToScene(event.position().toPoint())).x()
+            self.step_clicked.emit(int(min(max(round(x) - 1, 0), self._T - 1)))
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+
+__all__ = ["ColorBar", "GradientStrip", "decade"]
