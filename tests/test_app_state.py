@@ -20,7 +20,7 @@ def small_cfg(**kw):
 
 @pytest.fixture(scope="module")
 def trace():
-    return actions.record_run(small_cfg())[2]
+    return actions.record_run(small_cfg()).trace
 
 
 def test_events_fire_with_new_value_and_unsubscribe(trace):
@@ -91,7 +91,7 @@ def test_layer_and_sample_clamped_and_dict_roundtrip(trace):
     assert s.sample == trace.batch_size - 1
     s.layer = 5
     assert s.layer == 0
-    s.time, s.phase, s.speed, s.compare_label = 4, "backward", 25, "B: clip=norm"
+    s.time, s.phase, s.speed, s.panel = 4, "backward", 25, "gates"
     d = s.to_dict()
     assert json.loads(json.dumps(d)) == d
     other = SessionState(small_cfg())
@@ -103,8 +103,9 @@ def test_layer_and_sample_clamped_and_dict_roundtrip(trace):
 def test_record_run_has_metadata_and_does_not_touch_cfg():
     cfg = small_cfg(task="char_lm", seq_len=12)
     before = cfg.to_dict()
-    model, probe, trace = actions.record_run(cfg)
-    assert cfg.to_dict() == before
+    run = actions.record_run(cfg)
+    probe, trace = run.probe, run.trace
+    assert cfg.to_dict() == before and run.model.cfg.input_size == probe.input_size != cfg.model.input_size
     assert trace.hidden.shape == (1, 12, 3, 8)
     assert trace.meta["task"] == "char_lm" and len(trace.meta["tokens"]) == 12
     assert trace.meta["vocab"] == probe.vocab
@@ -112,11 +113,13 @@ def test_record_run_has_metadata_and_does_not_touch_cfg():
 
 def test_compare_runs_same_data_one_change():
     cfg = small_cfg(seq_len=20)
-    a, b, ha, hb = actions.compare_runs(cfg, {"activation": "relu"})
+    ra, rb = actions.compare_runs(cfg, {"activation": "relu"})
+    a, b, ha, hb = ra.trace, rb.trace, ra.history, rb.history
     np.testing.assert_array_equal(a.inputs, b.inputs)  # same data
     assert a.config["activation"] == "tanh" and b.config["activation"] == "relu"
     assert ha == hb == []
-    a2, b2, ha2, hb2 = actions.compare_runs(cfg, {"clip": "norm", "clip_norm": 0.01}, steps=3)
+    ra, rb = actions.compare_runs(cfg, {"clip": "norm", "clip_norm": 0.01}, steps=3)
+    ha2, hb2 = ra.history, rb.history
     assert len(ha2) == len(hb2) == 3
     assert [r["clipped"] for r in hb2] == [True] * 3 and not any(r["clipped"] for r in ha2)
     with pytest.raises(rnnviz.ConfigError):
@@ -124,11 +127,12 @@ def test_compare_runs_same_data_one_change():
 
 
 def test_user_text_run_reads_the_sentence_from_the_start():
-    cfg, model, probe, trace = actions.user_text_run(small_cfg(), "This morning I took my cat")
+    run = actions.user_text_run(small_cfg(), "This morning I took my cat")
+    cfg, trace = run.config, run.trace
     assert cfg.task.name == "char_lm" and cfg.task.text == "This morning I took my cat"
     assert "".join(trace.meta["tokens"]) == "This morning I took my ca"
     words = small_cfg(task="word_lm")
-    cfg, _, _, trace = actions.user_text_run(words, "This morning I took my cat for a walk.")
+    trace = actions.user_text_run(words, "This morning I took my cat for a walk.").trace
     assert trace.meta["tokens"] == ["This", "morning", "I", "took", "my", "cat", "for", "a", "walk"]
     for bad in ("", "   ", "a"):
         with pytest.raises(rnnviz.ConfigError):

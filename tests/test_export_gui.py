@@ -28,21 +28,21 @@ def test_menu_and_controller(window):
     texts = [a.text() for a in window.file_menu.actions()]
     for t in ("Open session…", "Save session", "Export panel PNG/SVG…", "Export GIF/MP4…", "Export series CSV…"):
         assert t in texts
-    assert window.session_controller.menu_actions["save_session"].shortcut().toString() == "Ctrl+S"
+    assert window.actions["save_session"].shortcut().toString() == "Ctrl+S"
 
 
 def test_save_and_reopen_session(window, tmp_path):
     ctl = window.session_controller
     st = window.state
     st.time = 2
-    weights = {k: v.detach().numpy().copy() for k, v in window.model.state_dict().items()}
+    weights = {k: v.detach().numpy().copy() for k, v in window.state.model.state_dict().items()}
     hidden = st.trace.hidden.copy()
     assert ctl.save(tmp_path / "s.rnnviz"), ctl.last_error
     assert st.dirty is False and str((tmp_path / "s.rnnviz").resolve()) in ctl.recent_files()
     st.time = 0
     assert ctl.open(tmp_path / "s.rnnviz"), ctl.last_error
     assert st.time == 2 and np.array_equal(st.trace.hidden, hidden)
-    for k, v in window.model.state_dict().items():
+    for k, v in window.state.model.state_dict().items():
         assert np.array_equal(v.numpy(), weights[k])
 
 
@@ -56,7 +56,7 @@ def test_open_bad_file_leaves_state(window, tmp_path):
 
 
 def test_panel_png_same_pixels_as_cli_renderer(window, tmp_path):
-    ctl = window.session_controller
+    ctl = window.export_controller
     assert ctl.export_figure(tmp_path / "p.png", ["hidden", "gradients"], (640, 360)), ctl.last_error
     want = frames.rasterize(figures.figure(window.state.trace, ["hidden", "gradients"], (640, 360),
                                            history=window.state.history or None))
@@ -67,7 +67,7 @@ def test_panel_png_same_pixels_as_cli_renderer(window, tmp_path):
 
 
 def test_window_png_trace_series_and_gif(window, tmp_path):
-    ctl = window.session_controller
+    ctl = window.export_controller
     assert ctl.export_window(tmp_path / "w.png")
     with Image.open(tmp_path / "w.png") as im:
         assert im.size[0] > 100

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QToolButton
 from rnnviz.app.lessons import list_lessons, load_lesson
 from rnnviz.app.state import SessionState
 from rnnviz.qt import theme
-from rnnviz.qt.lesson_browser import LessonBrowser, run_lesson_sync
+from rnnviz.qt.lesson_browser import LessonBrowser
 from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import apply_presentation, is_presenting
 
@@ -70,20 +70,20 @@ def test_running_a_lesson_installs_its_results(window, qtbot):
     """What --lesson NAME --screenshot and F6 both do: the action's results land in the window."""
     browser = window.lesson_browser
     browser.select("recurrence", emit=True)
-    out = run_lesson_sync(window, browser.current)  # a train lesson: the loss curve, the trained trace
+    out = window.lesson_controller.run_sync(browser.current)  # a train lesson: the loss curve, the trained trace
     s = window.state
-    assert len(s.history) == out["steps"] == 60 and s.trace is out["trace"] and window.model is out["model"]
+    assert len(s.history) == out.steps == 60 and s.trace is out.trace and s.model is out.model
     assert s.compare is None and (s.phase, s.time) == ("forward", s.seq_len - 1)
     browser.select("vanishing", emit=True)  # a compare lesson: the run [check] compare names is shown
     wait_for_task(qtbot, window, "adding")
-    out = run_lesson_sync(window, browser.current)
+    out = window.lesson_controller.run_sync(browser.current)
     assert s.compare is not None and s.compare_label == "ReLU + identity init (IRNN)"
-    assert s.compare is out["runs"][2]["trace"] and s.trace is out["trace"]
+    assert s.compare is out.runs[2].trace and s.trace is out.trace
     assert window.tabs.currentWidget() is window.views["gradients"]
     assert (s.phase, s.time) == ("backward", 0)  # the whole BPTT is drawn
     assert float(s.compare.grad_hidden_norm[0, 0]) > 1e6 * float(s.trace.grad_hidden_norm[0, 0])
     window.actions["lesson_run"].trigger()  # F6: the same in the background
-    qtbot.waitUntil(lambda: s.compare is not None and s.compare is not out["runs"][2]["trace"], timeout=20000)
+    qtbot.waitUntil(lambda: s.compare is not None and s.compare is not out.runs[2].trace, timeout=20000)
     assert s.compare_label == "ReLU + identity init (IRNN)"
 
 

@@ -43,7 +43,8 @@ def test_live_training_grows_loss_plot_and_never_blocks(window, qtbot):
     updates = []
     window.state.events.subscribe("history", lambda h: updates.append(len(h)))
     window.state.set_config(seq_len=40)  # long enough a run for the timer to tick during it
-    qtbot.waitUntil(lambda: window.state.trace.seq_len == 40 and not window.recorder.running, timeout=5000)
+    recorder = window.training_controller.recorder
+    qtbot.waitUntil(lambda: window.state.trace.seq_len == 40 and not recorder.running, timeout=5000)
     first = window.state.trace
     assert window.train(30)
     assert window.state.training == "running"
@@ -65,17 +66,18 @@ def test_pause_resume_stop(window, qtbot):
     window.pause_training()
     assert state.training == "paused"
     qtbot.wait(150)  # a step in flight may still land
-    n = len(window.trainer_worker.trainer.history)
+    n = len(window.training_controller.worker.trainer.history)
     qtbot.wait(250)
-    assert len(window.trainer_worker.trainer.history) == n
+    assert len(window.training_controller.worker.trainer.history) == n
     assert window.actions["resume"].isEnabled() and not window.actions["train"].isEnabled()
     window.resume_training()
-    qtbot.waitUntil(lambda: len(window.trainer_worker.trainer.history) > n + 3, timeout=5000)
+    qtbot.waitUntil(lambda: len(window.training_controller.worker.trainer.history) > n + 3, timeout=5000)
     window.stop_training()
     qtbot.waitUntil(lambda: state.training == "idle", timeout=5000)
     assert 5 <= len(state.history) < 100000
     window.reset()
-    qtbot.waitUntil(lambda: not window.recorder.running and state.trace.meta.get("step") == 0, timeout=5000)
+    recorder = window.training_controller.recorder
+    qtbot.waitUntil(lambda: not recorder.running and state.trace.meta.get("step") == 0, timeout=5000)
     assert state.history == [] and len(window.views["training"].loss_curve.getData()[0] or []) == 0
 
 

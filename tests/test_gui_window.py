@@ -32,7 +32,7 @@ def window(qtbot):
 def test_window_has_views_menus_and_tooltips(window):
     assert {"graph", "hidden", "cell", "gates", "gradients", "training"} <= set(window.views)
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles[:4] == ["&File", "&View", "&Run", "&Help"]
+    assert titles[:5] == ["&File", "&View", "&Run", "&Lessons", "&Help"]
     assert window.file_menu is not None and window.view_menu is not None
     assert window.actions["record"].shortcut().toString() == "Ctrl+R"
     assert window.actions["train"].shortcut().toString() == "Ctrl+T"
@@ -132,7 +132,7 @@ def test_hidden_tab_view_is_built_when_first_shown_with_the_current_state(window
     window.show_view("training")
     assert tabs.currentWidget() is views["training"]
     tabs.setCurrentWidget(gates)
-    assert window.session_controller.current_panel() == "gates"  # export finds the tab's view
+    assert window.export_controller.current_panel() == "gates"  # export finds the tab's view
 
 
 def test_nan_run_shows_a_red_warning_not_a_crash(qtbot):

@@ -51,19 +51,19 @@ def test_every_builtin_lesson_loads_fast_in_order():
 def test_lesson1_bag_of_words_equal_but_trained_rnn_tells_order():
     lesson = load_lesson("order")
     out = run_action(lesson)
-    vocab = out["probe"].vocab
+    vocab = out.probe.vocab
     toks = [tokenize(s.lower()) for s in lesson.check["sentences"]]
     assert toks[0] != toks[1]
     assert np.array_equal(bag_of_words(toks[0], vocab), bag_of_words(toks[1], vocab))
-    good, bad = (classify(out["model"], t, vocab) for t in toks)
+    good, bad = (classify(out.model, t, vocab) for t in toks)
     assert good[1] > 0.9 and bad[0] > 0.9  # class 1 = positive, class 0 = negative
-    assert out["history"][-1]["loss"] < 0.1 * out["history"][0]["loss"]
+    assert out.history[-1]["loss"] < 0.1 * out.history[0]["loss"]
 
 
 def test_lesson2_hidden_states_differ_while_weights_are_shared():
     lesson = load_lesson("recurrence")
     out = run_action(lesson)
-    tr, model = out["trace"], out["model"]
+    tr, model = out.trace, out.model
     assert tr.meta["tokens"] == ["I", "love", "recurrent", "neural"]
     h = tr.hidden[0, :, 0]  # (T, H)
     for a in range(len(h)):
@@ -84,19 +84,19 @@ def test_lesson2_hidden_states_differ_while_weights_are_shared():
 def test_lesson3_exploding_gradients_clipped_updates_and_recovery():
     lesson = load_lesson("exploding")
     out = run_action(lesson)
-    g = out["initial_trace"].grad_hidden_norm[0]
+    g = out.initial_trace.grad_hidden_norm[0]
     assert g[0] > 100 * g[-1]  # the gradient grows toward the past
     clip = lesson.config.train.clip_norm
-    plain, clipped = out["runs"]
-    assert max(r["grad_norm"] for r in plain["history"]) > 100 * clip
-    assert not all(r["applied"] for r in plain["history"]) or not math.isfinite(plain["trace"].loss)
-    assert not math.isfinite(plain["trace"].loss) or plain["trace"].loss > 1e3
-    assert clipped["config"].train.clip == "norm"
-    assert all(r["applied"] for r in clipped["history"])
-    assert sum(r["clipped"] for r in clipped["history"]) > 10
-    assert clipped["trace"].loss < 0.5 * clipped["initial_trace"].loss
+    plain, clipped = out.runs
+    assert max(r["grad_norm"] for r in plain.history) > 100 * clip
+    assert not all(r["applied"] for r in plain.history) or not math.isfinite(plain.trace.loss)
+    assert not math.isfinite(plain.trace.loss) or plain.trace.loss > 1e3
+    assert clipped.config.train.clip == "norm"
+    assert all(r["applied"] for r in clipped.history)
+    assert sum(r["clipped"] for r in clipped.history) > 10
+    assert clipped.trace.loss < 0.5 * clipped.initial_trace.loss
     # every applied update has norm <= lr * clip_norm (plain SGD: delta = -lr * clipped grad)
-    trainer, lr = clipped["trainer"], clipped["config"].train.lr
+    trainer, lr = clipped.trainer, clipped.config.train.lr
     deltas = []
 
     def flat():
@@ -122,8 +122,8 @@ def test_lesson3_exploding_gradients_clipped_updates_and_recovery():
 def test_lesson4_vanishing_gradient_tanh_vs_irnn_vs_lstm():
     lesson = load_lesson("vanishing")
     out = run_action(lesson)
-    first = {r["label"]: float(r["trace"].grad_hidden_norm[0, 0]) for r in out["runs"]}
-    last = {r["label"]: float(r["trace"].grad_hidden_norm[0, -1]) for r in out["runs"]}
+    first = {r.label: float(r.trace.grad_hidden_norm[0, 0]) for r in out.runs}
+    last = {r.label: float(r.trace.grad_hidden_norm[0, -1]) for r in out.runs}
     tanh, ident, irnn, lstm = first.values()
     assert lesson.config.task.seq_len >= 100
     assert irnn > 100 * tanh and irnn > 1e6 * tanh  # orders of magnitude
@@ -135,43 +135,43 @@ def test_lesson4_vanishing_gradient_tanh_vs_irnn_vs_lstm():
 
 def test_lesson5_forget_bias_raises_the_forget_gate():
     out = run_action(load_lesson("lstm"))
-    fb0, fb1 = out["runs"]
-    assert fb0["config"].model.forget_bias == 0.0 and fb1["config"].model.forget_bias == 1.0
+    fb0, fb1 = out.runs
+    assert fb0.config.model.forget_bias == 0.0 and fb1.config.model.forget_bias == 1.0
     for key in ("initial_trace", "trace"):
-        assert fb1[key].gates["f"].mean() > fb0[key].gates["f"].mean() + 0.02
-    assert set(fb0["trace"].gates) == {"i", "f", "g", "o"}
+        assert getattr(fb1, key).gates["f"].mean() > getattr(fb0, key).gates["f"].mean() + 0.02
+    assert set(fb0.trace.gates) == {"i", "f", "g", "o"}
     for run in (fb0, fb1):
-        assert run["trace"].loss < 0.2 * run["initial_trace"].loss
+        assert run.trace.loss < 0.2 * run.initial_trace.loss
 
 
 def test_lesson6_gru_vs_lstm():
     out = run_action(load_lesson("gru"))
-    gru, lstm = out["runs"]
-    assert set(gru["trace"].gates) == {"r", "z", "n"} and set(lstm["trace"].gates) == {"i", "f", "g", "o"}
+    gru, lstm = out.runs
+    assert set(gru.trace.gates) == {"r", "z", "n"} and set(lstm.trace.gates) == {"i", "f", "g", "o"}
     for run in (gru, lstm):
-        assert run["trace"].loss < 0.2 * run["initial_trace"].loss
+        assert run.trace.loss < 0.2 * run.initial_trace.loss
 
     def recurrent(model):
         return sum(p.numel() for n, p in model.rnn.named_parameters() if "weight" in n)
 
-    assert recurrent(gru["model"]) * 4 == recurrent(lstm["model"]) * 3
+    assert recurrent(gru.model) * 4 == recurrent(lstm.model) * 3
 
 
 def test_lesson7_char_lm_samples_from_vocab_and_loss_decreases():
     out = run_action(load_lesson("charlm"))
-    vocab = set(out["probe"].vocab)
-    assert out["trace"].loss < 0.5 * out["initial_trace"].loss
-    assert len(out["samples"]) == 3
-    for text in out["samples"].values():
+    vocab = set(out.probe.vocab)
+    assert out.trace.loss < 0.5 * out.initial_trace.loss
+    assert len(out.samples) == 3
+    for text in out.samples.values():
         new = text[len("The "):]
         assert len(new) == 160 and set(new) <= vocab
-    assert out["sample"] == out["samples"][0.3]
+    assert out.sample == out.samples[0.3]
 
 
 def test_lesson8_architectures_graph_node_counts():
     lesson = load_lesson("architectures")
     out = run_action(lesson)
-    counts = {label: graph_summary(g)["kinds"] for label, g in out["graphs"].items()}
+    counts = {label: graph_summary(g)["kinds"] for label, g in out.graphs.items()}
     assert len(counts) == 7
     one, otm, mto, mtm, enc, bi, deep = counts.values()
     assert (one["x"], one["h"], one["y"]) == (1, 1, 1)
@@ -181,21 +181,21 @@ def test_lesson8_architectures_graph_node_counts():
     assert enc["x"] == 4 and enc["y"] == 4 and enc["h"] == 8
     assert bi["h"] == 2 * mtm["h"] and bi["y"] == mtm["y"]
     assert deep["h"] == 3 * mtm["h"] and deep["x"] == mtm["x"]
-    assert out["variant_traces"]["bidirectional (name tagging)"].hidden.shape[0] == 2
-    assert out["variant_traces"]["deep, 3 layers (name tagging)"].hidden.shape[0] == 3
+    assert out.variant_traces["bidirectional (name tagging)"].hidden.shape[0] == 2
+    assert out.variant_traces["deep, 3 layers (name tagging)"].hidden.shape[0] == 3
     assert lesson.variant(4).config.task.name == "reverse"
 
 
 def test_lesson9_ball_trajectory_fitted_and_extrapolated():
     out = run_action(load_lesson("ball"))
-    probe = out["probe"]
+    probe = out.probe
     naive = float(((probe.x - probe.y) ** 2).mean())  # "the ball stays where it is"
-    assert out["trace"].loss < 0.01 * out["initial_trace"].loss
-    assert out["trace"].loss < 0.5 * naive
-    ex = out["extrapolation"]
-    k = ex["predicted"].shape[0]
-    true = ex["true"][ex["warmup"] - 1: ex["warmup"] - 1 + k]
-    err = float(np.abs(ex["predicted"] - true).mean())
+    assert out.trace.loss < 0.01 * out.initial_trace.loss
+    assert out.trace.loss < 0.5 * naive
+    ex = out.extrapolation
+    k = ex.predicted.shape[0]
+    true = ex.true[ex.warmup - 1: ex.warmup - 1 + k]
+    err = float(np.abs(ex.predicted - true).mean())
     assert err < 0.1  # the closed loop stays on the arc for 10 steps
 
 
@@ -234,7 +234,7 @@ def test_user_lesson_listed_and_loaded_by_path(tmp_path, monkeypatch):
     assert load_lesson("mine").config.model.cell == "gru"
     lesson = load_lesson(tmp_path / "mine.toml")
     out = run_action(lesson)
-    assert out["trace"].hidden.shape[:2] == (1, 10) and out["history"] == []
+    assert out.trace.hidden.shape[:2] == (1, 10) and out.history == []
     assert neighbour(lessons, "ball", 1).name == "mine" and neighbour(lessons, "order", -1) is None
 
 

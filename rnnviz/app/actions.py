@@ -1,17 +1,17 @@
 """What the app's buttons do, as plain functions (no Qt): record, compare, run the user's text.
 
-Each returns Traces (and training histories); the GUI runs them in a worker thread, the CLI and
-tests call them directly.
+Each returns a :class:`RunResult` (config, model, probe batch, traces, history); the GUI runs
+them in a worker thread, the CLI and tests call them directly.
 """
 
 from __future__ import annotations
 
-import copy
+from dataclasses import dataclass, field
+from typing import Any
 
 from rnnviz.core.config import ConfigError, RunConfig
-from rnnviz.core.record import record
-from rnnviz.core.tasks import TASKS, tokenize
-from rnnviz.core.train import Trainer, batch_meta, build_run, clip_kwargs
+from rnnviz.core.tasks import TASKS, TaskBatch, tokenize
+from rnnviz.core.train import Trainer, build_run, record_batch
 
 MAX_TEXT_STEPS = 400  # the user's sentence is cut to this many tokens
 
@@ -27,46 +27,65 @@ COMPARISONS: dict[str, dict] = {
 }
 
 
-def record_run(cfg: RunConfig):
-    """Build the model for ``cfg`` and record one forward + BPTT pass on its probe batch.
+@dataclass
+class RunResult:
+    """What one run produced: its config (as given; the model's sized copy is ``model.cfg``),
+    model, probe batch and traces.
 
-    Returns ``(model, probe_batch, trace)``; nothing is trained. ``cfg`` is not modified.
+    ``trace`` is the latest Trace (after training, if any), ``initial_trace`` the one recorded
+    before training; ``history`` the training rows (empty for a plain recording); ``trainer``
+    the Trainer when the run was trained (its optimizer state goes into a saved session).
     """
-    cfg = copy.deepcopy(cfg)
+
+    config: RunConfig
+    model: Any
+    probe: TaskBatch
+    trace: Any
+    initial_trace: Any = None
+    history: list[dict] = field(default_factory=list)
+    trainer: Trainer | None = None
+    label: str = ""
+
+    def __post_init__(self):
+        if self.initial_trace is None:
+            self.initial_trace = self.trace
+
+
+def _build(cfg: RunConfig):
     try:
-        model, probe = build_run(cfg)
+        return build_run(cfg)
     except ValueError as exc:  # a task that cannot be built with these sizes / this text
         raise ConfigError(str(exc)) from None
-    trace = record(model, probe.x, probe.y, loss=probe.loss, meta=batch_meta(probe), **clip_kwargs(cfg.train))
-    return model, probe, trace
 
 
-def train_run(cfg: RunConfig, steps: int, callbacks=()):
-    """Build and train ``cfg`` for ``steps`` steps; returns ``(trainer, final_trace)``."""
-    cfg = copy.deepcopy(cfg)
-    try:
-        model, _ = build_run(cfg)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    trainer = Trainer(model, cfg.task, cfg.train, callbacks)
-    trainer.run(steps)
-    return trainer, trainer.traces[-1][1]
+def record_run(cfg: RunConfig, label: str = "", **meta) -> RunResult:
+    """Build the model for ``cfg`` and record one forward + BPTT pass on its probe batch (with
+    ``cfg``'s clipping), nothing trained: the one recording path of the app and the lessons.
+    ``meta`` adds to the trace's metadata (e.g. a graph ``shape``). ``cfg`` is not modified."""
+    model, probe = _build(cfg)
+    trace = record_batch(model, probe, cfg.train, **meta)
+    return RunResult(cfg, model, probe, trace, label=label)
 
 
-def compare_runs(cfg: RunConfig, overrides: dict, steps: int = 0):
+def train_run(cfg: RunConfig, steps: int, callbacks=(), label: str = "") -> RunResult:
+    """Record ``cfg`` untrained, then train it ``steps`` steps (0: just the recording)."""
+    run = record_run(cfg, label=label)
+    run.trainer = Trainer(run.model, cfg.task, cfg.train, callbacks)
+    if steps:
+        run.trainer.run(steps)
+        run.history = list(run.trainer.history)
+        run.trace = run.trainer.traces[-1][1]
+    return run
+
+
+def compare_runs(cfg: RunConfig, overrides: dict, steps: int = 0, label: str = "") -> list[RunResult]:
     """Run A = ``cfg``, run B = ``cfg`` with ``overrides``: same data, same seed, one change.
 
-    With ``steps > 0`` both are trained that many steps first. Returns
-    ``(trace_a, trace_b, history_a, history_b)``. Bad overrides raise :class:`ConfigError`.
+    With ``steps > 0`` both are trained that many steps first. Returns ``[run_a, run_b]`` (run B
+    labelled ``label``). Bad overrides raise :class:`ConfigError`.
     """
     cfg_b = cfg.with_overrides(**overrides)
-    if steps > 0:
-        ta, trace_a = train_run(cfg, steps)
-        tb, trace_b = train_run(cfg_b, steps)
-        return trace_a, trace_b, list(ta.history), list(tb.history)
-    _, _, trace_a = record_run(cfg)
-    _, _, trace_b = record_run(cfg_b)
-    return trace_a, trace_b, [], []
+    return [train_run(cfg, steps), train_run(cfg_b, steps, label=label)]
 
 
 def text_config(cfg: RunConfig, text: str) -> RunConfig:
@@ -84,16 +103,14 @@ def text_config(cfg: RunConfig, text: str) -> RunConfig:
                               batch_size=1, bidirectional=bidir)
 
 
-def user_text_run(cfg: RunConfig, text: str):
+def user_text_run(cfg: RunConfig, text: str) -> RunResult:
     """The user typed ``text``: record a char_lm / word_lm run on it, token by token.
 
-    Returns ``(config, model, probe_batch, trace)``; sample 0 is the text from its first token
-    (longer texts are cut to ``MAX_TEXT_STEPS`` tokens).
+    Sample 0 is the text from its first token (longer texts are cut to ``MAX_TEXT_STEPS`` tokens);
+    the result's ``config`` is the text's config.
     """
-    new = text_config(cfg, text)
-    model, probe, trace = record_run(new)
-    return new, model, probe, trace
+    return record_run(text_config(cfg, text))
 
 
-__all__ = ["COMPARISONS", "MAX_TEXT_STEPS", "batch_meta", "compare_runs", "record_run", "text_config",
-           "train_run", "user_text_run"]
+__all__ = ["COMPARISONS", "MAX_TEXT_STEPS", "RunResult", "compare_runs", "record_run", "text_config", "train_run",
+           "user_text_run"]

@@ -429,34 +429,69 @@ def graph_for(config: RunConfig, shape: str | None = None):
     return build_graph(config.model, 1 if shape == "one-to-one" else batch.seq_len, shape)
 
 
-def _one_run(config: RunConfig, steps: int, callbacks) -> dict:
-    import rnnviz
-    from rnnviz.core.train import Trainer, batch_meta, build_run, clip_kwargs
+@dataclass
+class Extrapolation:
+    """A closed-loop prediction: ``warmup`` true steps fed in, then the model's own outputs.
 
-    model, probe = build_run(config)
-    initial = rnnviz.record(model, probe.x, probe.y, loss=probe.loss, meta=batch_meta(probe),
-                            **clip_kwargs(config.train))
-    trainer = Trainer(model, config.task, config.train, callbacks)
-    out = {"model": model, "probe": probe, "initial_trace": initial, "trainer": trainer, "history": [],
-           "trace": initial, "config": config}
-    if steps:
-        trainer.run(steps)
-        out["history"] = trainer.history
-        out["trace"] = trainer.traces[-1][1]
-    return out
+    ``predicted`` (n, B, O) continues from the warm-up, ``one_step`` (warmup, B, O) are the
+    one-step predictions during it, ``true`` the probe's targets (T, B, O)."""
+
+    warmup: int
+    predicted: object
+    one_step: object
+    true: object
 
 
-def run_action(lesson: Lesson, steps: int | None = None, callbacks=()) -> dict:
-    """Run the lesson's suggested action headless; return what it produced.
+@dataclass
+class LessonResult:
+    """What :func:`run_action` produced. ``runs`` holds one :class:`~rnnviz.app.actions.RunResult`
+    per run, the lesson's own first (a "compare" action adds one per compared config, each
+    labelled); the properties below read the first run. ``samples`` maps temperature → sampled
+    text ("sample" actions); ``graphs`` / ``variant_traces`` map a variant's label to its
+    unrolled graph and its recorded Trace (lessons with variants)."""
 
-    Keys: ``trace`` (the final Trace), ``initial_trace`` (before training), ``history`` (training
-    rows), ``model``, ``probe`` (the TaskBatch traces are recorded on), ``trainer``; for "compare"
-    also ``compare_trace`` / ``compare_history`` (the second run) and ``runs`` (one dict per run,
-    with ``label``); for "sample" ``sample`` (text at the first temperature) and ``samples``
-    ({temperature: text}); for lessons with variants ``graphs`` ({label: networkx graph}) and
-    ``variant_traces``; ``extrapolation`` when the action asks for it. ``steps`` overrides the
-    action's training steps (e.g. fewer for a quick preview).
+    kind: str
+    steps: int
+    runs: list
+    samples: dict = field(default_factory=dict)
+    extrapolation: Extrapolation | None = None
+    graphs: dict = field(default_factory=dict)
+    variant_traces: dict = field(default_factory=dict)
+
+    @property
+    def main(self):
+        """The lesson's own run (a RunResult)."""
+        return self.runs[0]
+
+    @property
+    def compared(self) -> list:
+        """The runs shown beside the lesson's own ("compare" actions; else empty)."""
+        return self.runs[1:]
+
+    label = property(lambda self: self.main.label, doc="The lesson's own run's label.")
+    trace = property(lambda self: self.main.trace, doc="The lesson's run after training.")
+    initial_trace = property(lambda self: self.main.initial_trace, doc="The lesson's run before training.")
+    history = property(lambda self: self.main.history, doc="Training rows of the lesson's run.")
+    model = property(lambda self: self.main.model, doc="The lesson's (trained) model.")
+    probe = property(lambda self: self.main.probe, doc="The batch traces are recorded on.")
+    trainer = property(lambda self: self.main.trainer, doc="The lesson run's Trainer.")
+
+    @property
+    def sample(self) -> str | None:
+        """Text sampled at the first temperature (None if the action sampled nothing)."""
+        return next(iter(self.samples.values()), None)
+
+
+def run_action(lesson: Lesson, steps: int | None = None, callbacks=()) -> LessonResult:
+    """Run the lesson's suggested action headless; return a :class:`LessonResult`.
+
+    Every run is recorded (with its clipping) and trained through
+    :func:`rnnviz.app.actions.train_run`, variants through :func:`~rnnviz.app.actions.record_run`:
+    the same path as the window's buttons. ``steps`` overrides the action's training steps
+    (e.g. fewer for a quick preview).
     """
+    from rnnviz.app.actions import record_run, train_run
+
     action = lesson.action
     kind = action["kind"]
     n = action.get("steps", 0) if steps is None else steps
@@ -464,51 +499,34 @@ def run_action(lesson: Lesson, steps: int | None = None, callbacks=()) -> dict:
         n = 0 if steps is None else steps
     try:
         if kind == "compare":
-            runs = []
-            for label, cfg in lesson.compare_runs:
-                run = _one_run(cfg, n, callbacks)
-                run["label"] = label
-                runs.append(run)
-            result = dict(runs[0])
-            result.update(runs=runs, compare_trace=runs[1]["trace"], compare_history=runs[1]["history"],
-                          compare_label=runs[1]["label"])
+            runs = [train_run(cfg, n, callbacks, label=label) for label, cfg in lesson.compare_runs]
         else:
-            result = _one_run(lesson.config, n, callbacks)
-            result["label"] = action.get("label", lesson.title)
+            runs = [train_run(lesson.config, n, callbacks, label=action.get("label", lesson.title))]
+        result = LessonResult(kind, n, runs)
+        main = result.main
         if kind == "sample":
             from rnnviz.core.sampling import sample_text
 
             temps = action.get("temperature", 1.0)
             temps = temps if isinstance(temps, list) else [temps]
             prime = action.get("prime", "")
-            vocab = result["probe"].vocab or []
+            vocab = main.probe.vocab or []
             prime = "".join(c for c in prime if c in vocab) if all(len(v) == 1 for v in vocab) else prime
-            result["samples"] = {float(t): sample_text(result["model"], vocab, prime, action.get("length", 100),
-                                                       float(t), seed=lesson.config.seed) for t in temps}
-            result["sample"] = next(iter(result["samples"].values()))
+            result.samples = {float(t): sample_text(main.model, vocab, prime, action.get("length", 100),
+                                                    float(t), seed=lesson.config.seed) for t in temps}
         if action.get("extrapolate"):
-            probe = result["probe"]
+            probe = main.probe
             k = min(int(action["extrapolate"]), probe.seq_len - 1)
-            pred, one = extrapolate(result["model"], probe.x, probe.seq_len - k, k)
-            result["extrapolation"] = {"warmup": probe.seq_len - k, "predicted": pred, "one_step": one,
-                                       "true": probe.y.numpy()}
-        if lesson.variants:
-            import rnnviz
-            from rnnviz.core.train import batch_meta, build_run
-
-            result["graphs"], result["variant_traces"] = {}, {}
-            for v in lesson.variants:
-                result["graphs"][v.label] = graph_for(v.config, v.shape)
-                model, probe = build_run(v.config)
-                result["variant_traces"][v.label] = rnnviz.record(
-                    model, probe.x, probe.y, loss=probe.loss,
-                    meta={**batch_meta(probe), "shape": v.shape or probe.shape})
+            pred, one = extrapolate(main.model, probe.x, probe.seq_len - k, k)
+            result.extrapolation = Extrapolation(probe.seq_len - k, pred, one, probe.y.numpy())
+        for v in lesson.variants:
+            result.graphs[v.label] = graph_for(v.config, v.shape)
+            meta = {"shape": v.shape} if v.shape else {}  # else the task's own, from batch_meta
+            result.variant_traces[v.label] = record_run(v.config, label=v.label, **meta).trace
     except (ConfigError, ValueError) as exc:
         if isinstance(exc, LessonError):
             raise
         raise LessonError(f"cannot run the lesson's action: {exc}", lesson.path) from None
-    result["kind"] = kind
-    result["steps"] = n
     return result
 
 
@@ -517,6 +535,6 @@ def finite(value: float) -> bool:
     return math.isfinite(float(value))
 
 
-__all__ = ["ACTION_KINDS", "PANELS", "Lesson", "LessonError", "Variant", "builtin_dir", "classify", "encode_tokens",
-           "extrapolate", "graph_for", "list_lessons", "load_lesson", "neighbour", "parse_lesson", "run_action",
-           "user_lesson_dirs"]
+__all__ = ["ACTION_KINDS", "PANELS", "Extrapolation", "Lesson", "LessonError", "LessonResult", "Variant",
+           "builtin_dir", "classify", "encode_tokens", "extrapolate", "graph_for", "list_lessons", "load_lesson",
+           "neighbour", "parse_lesson", "run_action", "user_lesson_dirs"]

@@ -11,11 +11,20 @@ choices (time cursor, phase, layer, sample, ...). Setting a field notifies subsc
 The timeline is the forward pass t = 0 .. T-1, then backpropagation through time from
 t = T-1 back down to 0 (``phase == "backward"``). ``phase == "full"`` shows everything at once.
 ``to_dict`` / ``update_from_dict`` save and restore the view choices (JSON-ready).
+
+Besides what is shown, the state holds what produced it: ``model`` (the torch model the trace
+was recorded from, ``None`` for a trace opened from a file), ``probe`` (the batch traces are
+recorded on) and ``run_id``, a generation token: every install of a new run (a recording, a
+session, a lesson, a training start) takes a new id from :meth:`SessionState.new_run`, and
+work started for an older id (a stopped trainer's late signals, a lesson still running when
+the user moved on) is dropped instead of mixed into the new run. Compared runs are
+``compare_runs``, a list of :class:`CompareRun` (label, trace, history), as many as a lesson makes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.core.config import ConfigError, RunConfig
@@ -23,8 +32,17 @@ from rnnviz.core.config import ConfigError, RunConfig
 PHASES = ("forward", "backward", "full")
 TRAINING_STATES = ("idle", "running", "paused")
 FIELDS = ("config", "trace", "history", "time", "phase", "layer", "sample", "playing", "speed",
-          "compare", "compare_history", "compare_label", "training", "status", "lesson", "dirty")
-VIEW_FIELDS = ("time", "phase", "layer", "sample", "speed", "compare_label")
+          "compare_runs", "training", "status", "lesson", "dirty", "panel", "model", "probe")
+VIEW_FIELDS = ("time", "phase", "layer", "sample", "speed", "panel")
+
+
+@dataclass(frozen=True)
+class CompareRun:
+    """One run shown beside the current one: its label (legend), its Trace and its loss history."""
+
+    label: str
+    trace: Any  # rnnviz.core.trace.Trace (not imported here: the state stays light)
+    history: list = field(default_factory=list)
 
 
 class EventEmitter:
@@ -62,7 +80,7 @@ class SessionState:
     and ``compare`` which always notify, as they are replaced wholesale).
     """
 
-    _ALWAYS = ("trace", "history", "compare", "compare_history", "config")
+    _ALWAYS = ("trace", "history", "compare_runs", "config", "model", "probe")
 
     def __init__(self, config: RunConfig | None = None) -> None:
         object.__setattr__(self, "events", EventEmitter())
@@ -77,13 +95,15 @@ class SessionState:
         v["sample"] = 0
         v["playing"] = False
         v["speed"] = 10.0
-        v["compare"] = None
-        v["compare_history"] = []
-        v["compare_label"] = ""
+        v["compare_runs"] = []
         v["training"] = "idle"
         v["status"] = ""
         v["lesson"] = None
         v["dirty"] = False
+        v["panel"] = ""
+        v["model"] = None
+        v["probe"] = None
+        object.__setattr__(self, "run_id", 0)
 
     # -- attribute plumbing --------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -125,9 +145,14 @@ class SessionState:
             value = float(min(max(float(value), 0.25), 240.0))
         elif name in ("playing", "dirty"):
             value = bool(value)
-        elif name == "history" or name == "compare_history":
+        elif name == "history":
             value = list(value or [])
-        elif name in ("status", "compare_label"):
+        elif name == "compare_runs":
+            value = list(value or [])
+            for run in value:
+                if not isinstance(run, CompareRun):
+                    raise TypeError(f"compare_runs holds CompareRun items, not {type(run).__name__}")
+        elif name in ("status", "panel"):
             value = str(value or "")
         elif name == "config" and not isinstance(value, RunConfig):
             raise TypeError("config must be a RunConfig")
@@ -138,6 +163,34 @@ class SessionState:
         if tr is None:
             return 0
         return tr.hidden.shape[0] if name == "layer" else tr.batch_size
+
+    # -- runs ----------------------------------------------------------------------------
+    def new_run(self) -> int:
+        """A new generation token: work started under an older :attr:`run_id` is stale."""
+        object.__setattr__(self, "run_id", self.run_id + 1)
+        return self.run_id
+
+    def is_current(self, run_id: int) -> bool:
+        """True if ``run_id`` is still the current generation (its results may be installed)."""
+        return run_id == self.run_id
+
+    @property
+    def compare(self):
+        """The first compared run's Trace (``None`` when nothing is compared)."""
+        runs = self._values["compare_runs"]
+        return runs[0].trace if runs else None
+
+    @property
+    def compare_label(self) -> str:
+        """The first compared run's label ('' when nothing is compared)."""
+        runs = self._values["compare_runs"]
+        return runs[0].label if runs else ""
+
+    @property
+    def compare_history(self) -> list:
+        """The first compared run's loss history ([] when nothing is compared)."""
+        runs = self._values["compare_runs"]
+        return list(runs[0].history) if runs else []
 
     # -- derived -------------------------------------------------------------------------
     @property
@@ -250,7 +303,7 @@ class SessionState:
 
     # -- persistence ---------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """The view choices, JSON-ready: time, phase, layer, sample, speed, compare_label."""
+        """The view choices, JSON-ready: time, phase, layer, sample, speed, panel (the tab in front)."""
         return {k: self._values[k] for k in VIEW_FIELDS}
 
     def update_from_dict(self, data: dict) -> None:
@@ -278,4 +331,5 @@ def _same(a: Any, b: Any) -> bool:
         return a is b
 
 
-__all__ = ["FIELDS", "PHASES", "TRAINING_STATES", "VIEW_FIELDS", "EventEmitter", "SessionState", "combination_problem"]
+__all__ = ["FIELDS", "PHASES", "TRAINING_STATES", "VIEW_FIELDS", "CompareRun", "EventEmitter", "SessionState",
+           "combination_problem"]

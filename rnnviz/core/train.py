@@ -11,6 +11,7 @@ a sensible thread count), restoring the caller's settings when they return.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -90,8 +91,7 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------
     def record_trace(self):
         """Record a Trace of the current weights on the probe batch and announce it."""
-        trace = record(self.model, self.probe.x, self.probe.y, loss=self.probe.loss,
-                       meta=batch_meta(self.probe, self.step), **clip_kwargs(self.cfg))
+        trace = record_batch(self.model, self.probe, self.cfg, self.step)
         self.traces.append((self.step, trace))
         self._emit("trace", trace)
         return trace
@@ -206,13 +206,28 @@ def clip_kwargs(cfg: TrainConfig) -> dict:
             "clip_value": cfg.clip_value if cfg.clip == "value" else None}
 
 
+def record_batch(model: RNNModel, batch: TaskBatch, cfg: TrainConfig, step: int = 0, **meta):
+    """Record ``model`` on ``batch`` with ``cfg``'s clipping: the one recording path of the trainer,
+    the app's buttons, the lessons and their variants. ``meta`` adds to :func:`batch_meta`."""
+    return record(model, batch.x, batch.y, loss=batch.loss, meta={**batch_meta(batch, step), **meta},
+                  **clip_kwargs(cfg))
+
+
+def sized_config(cfg: RunConfig, probe: TaskBatch | None = None) -> RunConfig:
+    """A copy of ``cfg`` whose model's input/output sizes are its task's (``cfg`` is not changed)."""
+    probe = task_batch(cfg.task) if probe is None else probe
+    model = dataclasses.replace(cfg.model, input_size=probe.input_size, output_size=probe.output_size)
+    return dataclasses.replace(cfg, model=model.validate())
+
+
 def build_run(cfg: RunConfig) -> tuple[RNNModel, TaskBatch]:
-    """The model for ``cfg`` with input/output sizes taken from its task, and the probe batch."""
+    """The model for ``cfg`` with input/output sizes taken from its task, and the probe batch.
+
+    ``cfg`` is not modified: the model is built from :func:`sized_config` (``model.cfg``).
+    """
     probe = task_batch(cfg.task)
-    cfg.model.input_size = probe.input_size
-    cfg.model.output_size = probe.output_size
-    cfg.model.validate()
-    return build_model(cfg.model, cfg.device), probe
+    sized = sized_config(cfg, probe)
+    return build_model(sized.model, sized.device), probe
 
 
 def train(cfg: RunConfig, callbacks: Iterable[Callback] = (), steps: int | None = None) -> Trainer:

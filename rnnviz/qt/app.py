@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 
+from rnnviz.app.lessons import Lesson
 from rnnviz.core.cells import display_name
 from rnnviz.core.config import ConfigError, RunConfig
 
@@ -42,17 +42,14 @@ def builtin_config(name: str) -> RunConfig:
 def resolve_lesson(name: str):
     """(config, lesson or None) for ``name``: a lesson file/name if the lessons module knows it,
     else a built-in state. Raises ConfigError with a one-line message if neither exists."""
+    from rnnviz.app.lessons import LessonError, load_lesson
+
     try:
-        from rnnviz.app.lessons import load_lesson
-    except ImportError:
-        load_lesson = None
-    if load_lesson is not None:
-        try:
-            lesson = load_lesson(name)
-            return lesson.config, lesson
-        except Exception as exc:  # noqa: BLE001 - fall back to the built-in states
-            if name not in BUILTIN_STATES:
-                raise ConfigError(str(exc).splitlines()[0] if str(exc) else f"unknown lesson {name!r}") from None
+        lesson = load_lesson(name)
+        return lesson.config, lesson
+    except (LessonError, ConfigError, OSError) as exc:  # fall back to the built-in states
+        if name not in BUILTIN_STATES:
+            raise ConfigError(str(exc).splitlines()[0] if str(exc) else f"unknown lesson {name!r}") from None
     return builtin_config(name), None
 
 
@@ -123,19 +120,16 @@ def build_window(config: RunConfig | None = None, lesson=None, record: bool = Tr
     from rnnviz.qt.main_window import MainWindow
 
     state = SessionState(config or builtin_config("default"))
-    title = None
     if lesson is not None:
-        state.lesson = getattr(lesson, "name", None) or str(lesson)
-        title = getattr(lesson, "title", None)
+        state.lesson = lesson.name
     window = MainWindow(state, warm_up=warm_up)
     if record:
         window.record_sync()
     if lesson is not None:
-        panels = [p for p in getattr(lesson, "panels", []) or [] if p != "graph" and p in window.views]
+        panels = [p for p in lesson.panels if p != "graph" and p in window.views]
         if panels:
             window.show_view(panels[0])
-        if title:
-            state.status = f"lesson: {title}" + (f" — {state.status}" if state.status else "")
+        state.status = f"lesson: {lesson.title}" + (f" — {state.status}" if state.status else "")
     return window
 
 
@@ -166,23 +160,15 @@ def run_gui(config: RunConfig | str | os.PathLike | None = None, lesson: str | N
 
     app = get_app(argv)
     window = build_window(config, lesson_obj, record=True, warm_up=screenshot is None)
-    if screenshot is not None and hasattr(lesson_obj, "action"):  # show the lesson's point, not its start
-        from rnnviz.qt.lesson_browser import run_lesson_sync
-
+    if screenshot is not None and isinstance(lesson_obj, Lesson):  # show the lesson's point, not its start
         try:
-            run_lesson_sync(window, lesson_obj)
+            window.lesson_controller.run_sync(lesson_obj)
         except ValueError as exc:
             print(f"rnnviz: {exc}", file=sys.stderr)
     if present:
-        try:
-            from rnnviz.qt.presentation import apply_presentation
-        except ImportError:
-            pass
-        else:
-            try:
-                apply_presentation(window)
-            except Exception:  # noqa: BLE001 - presentation extras must not stop the app
-                traceback.print_exc()
+        from rnnviz.qt.presentation import apply_presentation
+
+        apply_presentation(window)
 
     if screenshot is not None:
         return _screenshot(app, window, Path(screenshot))

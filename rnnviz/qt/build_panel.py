@@ -92,6 +92,7 @@ class BuildPanel(QWidget):
         self.state = state
         self._pending: dict = {}
         self._updating = False
+        self._config_text: str | None = None  # the text of the config shown (not the user's draft)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -210,7 +211,7 @@ class BuildPanel(QWidget):
             c["batch_size"].setValue(t.batch_size)
             if t.text is not None and c["text"].toPlainText() != t.text:
                 c["text"].setPlainText(t.text)
-            elif t.text is None and getattr(self, "_config_text", None) is not None:
+            elif t.text is None and self._config_text is not None:
                 c["text"].clear()  # the run's text went away (another task or lesson); a draft stays
             self._config_text = t.text
             _set_combo(c["optimizer"], tr.optimizer)

@@ -2,10 +2,13 @@
 
 :class:`CompareDialog` lets the user pick the change (clipping on/off, tanh vs ReLU, default
 vs identity init, RNN vs LSTM, ...) and how many training steps both runs get first.
+:class:`CompareController` runs the comparison in the background and installs it: run A as the
+current run, the others in ``state.compare_runs`` (a lesson may install four or more).
 """
 
 from __future__ import annotations
 
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -16,7 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.app import actions
 from rnnviz.app.actions import COMPARISONS
+from rnnviz.app.state import CompareRun
+from rnnviz.core.config import ConfigError
 
 
 def comparison_label(cfg, overrides: dict) -> str:
@@ -82,4 +88,47 @@ class CompareDialog(QDialog):
         return comparison_overrides(self.cfg, self.choice.currentData())
 
 
-__all__ = ["CompareDialog", "comparison_label", "comparison_overrides"]
+class CompareController(QObject):
+    """Compare the current setting with one changed setting; public API :meth:`compare`,
+    :meth:`clear`, :meth:`install`."""
+
+    def __init__(self, state, runs, parent_widget: QWidget | None = None):
+        super().__init__(parent_widget)
+        self.state = state
+        self.runs = runs  # the RunController
+        self._parent = parent_widget
+
+    def compare(self, overrides: dict | None = None, steps: int | None = None) -> bool:
+        """Compare the current run with one where ``overrides`` apply (a dialog asks if None);
+        both are trained ``steps`` steps first. False if cancelled or refused (status says why)."""
+        cfg = self.state.config
+        if overrides is None:
+            dlg = CompareDialog(cfg, self._parent)
+            if dlg.exec() != CompareDialog.DialogCode.Accepted:
+                return False
+            overrides, steps = dlg.overrides(), dlg.steps.value()
+        steps = int(steps or 0)
+        try:
+            cfg.with_overrides(**overrides)
+        except ConfigError as exc:
+            self.state.status = f"cannot compare: {exc}"
+            return False
+        label = comparison_label(cfg, overrides)
+        self.runs.run_job(lambda: actions.compare_runs(cfg, overrides, steps, label), self.install,
+                          "comparing…")
+        self.state.status = f"comparing with {label}…"
+        return True
+
+    def install(self, runs: list) -> None:
+        """Show ``runs[0]`` (a RunResult) as the current run and the others beside it."""
+        first, others = runs[0], runs[1:]
+        compared = [CompareRun(r.label, r.trace, list(r.history)) for r in others]
+        labels = ", ".join(r.label for r in compared)
+        self.runs.install(first, compare=compared, status=f"comparing A (current) with {labels}")
+
+    def clear(self) -> None:
+        """Leave compare mode."""
+        self.state.compare_runs = []
+
+
+__all__ = ["CompareController", "CompareDialog", "comparison_label", "comparison_overrides"]

@@ -1,8 +1,8 @@
 """Classroom mode: full screen, large fonts, thick lines, high contrast, clicker-driven.
 
 ``apply_presentation(window, on=True)`` switches a :class:`~rnnviz.qt.main_window.MainWindow`
-into presentation mode and back. The keys (installed by :func:`install_presentation_keys`,
-which ``apply_presentation`` and the lesson browser call) work with a presenter clicker:
+into presentation mode and back. The keys (actions of the window's menus, see
+:mod:`rnnviz.qt.menus`) work with a presenter clicker:
 
 =====================  ==========================================================
 Page Down / Page Up    next / previous time step; past the last / first step: next / previous lesson
@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+
+from rnnviz.qt import theme
 
 SCALE = 1.8  # font and line factor in presentation mode
 FONT_FACTOR = 1.6  # widget fonts (menus, labels, lists)
@@ -35,16 +36,8 @@ def is_presenting(window) -> bool:
 
 
 def _theme(on: bool) -> None:
-    try:
-        from rnnviz.qt import theme
-    except ImportError:
-        return
-    set_scale = getattr(theme, "set_scale", None)
-    high_contrast = getattr(theme, "high_contrast", None)
-    if set_scale is not None:
-        set_scale(SCALE if on else 1.0)
-    if high_contrast is not None:
-        high_contrast(on)
+    theme.set_scale(SCALE if on else 1.0)
+    theme.high_contrast(on)
 
 
 def _headless() -> bool:
@@ -54,10 +47,7 @@ def _headless() -> bool:
 
 
 def _big_controls(window, on: bool) -> None:
-    timeline = getattr(window, "timeline", None)
-    if timeline is None:
-        return
-    for b in timeline.findChildren(QAbstractButton):
+    for b in window.timeline.findChildren(QAbstractButton):
         if on:
             if b.property("rnnviz_normal_size") is None:
                 b.setProperty("rnnviz_normal_size", b.iconSize())
@@ -71,9 +61,7 @@ def _big_controls(window, on: bool) -> None:
 def _tab_bar(window, on: bool, normal_size: float) -> None:
     """View tabs in presentation mode: a smaller font than the rest (all ten names fit), never
     elided, scroll buttons when the window is narrow, each name in its tooltip."""
-    tabs = getattr(window, "tabs", None)
-    if tabs is None or not hasattr(tabs, "tabBar"):
-        return
+    tabs = window.tabs
     bar = tabs.tabBar()
     font = bar.font()
     font.setPointSizeF(normal_size * (TAB_FONT_FACTOR if on else 1.0))
@@ -106,8 +94,7 @@ def _graph_first(window, on: bool) -> None:
 def apply_presentation(window, on: bool = True) -> None:
     """Presentation mode on or off: full screen (not when rendering offscreen), fonts ×1.6,
     lines ×1.8, the high-contrast theme, big timeline buttons, the Build dock hidden (View menu
-    shows it again) and the clicker keys."""
-    install_presentation_keys(window)
+    shows it again)."""
     if on == is_presenting(window):
         return
     if on:
@@ -116,42 +103,35 @@ def apply_presentation(window, on: bool = True) -> None:
         size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
         font.setPointSizeF(size * FONT_FACTOR)
         window.setFont(font)
-        menubar = window.menuBar() if hasattr(window, "menuBar") else None
-        if menubar is not None:
-            menubar.setFont(font)
+        window.menuBar().setFont(font)
     else:
         normal = window.property("rnnviz_normal_font")
         if normal is not None:
             window.setFont(normal)
-            if hasattr(window, "menuBar"):
-                window.menuBar().setFont(normal)
+            window.menuBar().setFont(normal)
     window.setProperty(_PROP_ON, on)
     normal = window.property("rnnviz_normal_font")
     base = normal.pointSizeF() if normal is not None and normal.pointSizeF() > 0 else 10.0
     _tab_bar(window, on, base)
-    build = getattr(window, "build_dock", None)  # room for the views; View ▸ Build brings it back
-    if build is not None:
-        if on:
-            window.setProperty("rnnviz_build_visible", build.isVisible())
-            build.hide()
-        elif window.property("rnnviz_build_visible"):
-            build.show()
+    build = window.build_dock  # room for the views; View ▸ Build brings it back
+    if on:
+        window.setProperty("rnnviz_build_visible", build.isVisible())
+        build.hide()
+    elif window.property("rnnviz_build_visible"):
+        build.show()
     _theme(on)
     _big_controls(window, on)
     _graph_first(window, on)
     # views restyle through theme.on_change; re-push the trace so cached text items pick fonts up
-    state = getattr(window, "state", None)
-    if state is not None and getattr(state, "trace", None) is not None and hasattr(window, "_on_trace_change"):
-        window._on_trace_change(state.trace)
+    if window.state.trace is not None:
+        window.refresh_views()
     if not _headless() and not window.property("rnnviz_screenshot"):
         if on:
             window.setProperty("rnnviz_was_maximized", window.isMaximized())
             window.showFullScreen()
         elif window.isFullScreen():
             window.showMaximized() if window.property("rnnviz_was_maximized") else window.showNormal()
-    browser = getattr(window, "lesson_browser", None)
-    if browser is not None and hasattr(browser, "set_presenting"):
-        browser.set_presenting(on, base * LIST_FONT_FACTOR if on else None)
+    window.lesson_browser.set_presenting(on, base * LIST_FONT_FACTOR if on else None)
 
 
 def toggle_presentation(window) -> None:
@@ -159,49 +139,15 @@ def toggle_presentation(window) -> None:
     apply_presentation(window, not is_presenting(window))
 
 
-def _lesson_step(window, delta: int) -> bool:
-    browser = getattr(window, "lesson_browser", None)
-    if browser is None:
-        return False
-    return browser.go(delta)
-
-
 def page(window, delta: int) -> None:
     """Page Down (+1) / Page Up (-1): a time step; at the end of the run: the next lesson."""
-    state = getattr(window, "state", None)
+    state = window.state
     moved = False
-    if state is not None and getattr(state, "trace", None) is not None:
+    if state.trace is not None:
         state.playing = False
         moved = state.step_forward() if delta > 0 else state.step_back()
     if not moved:
-        _lesson_step(window, delta)
-
-
-def install_presentation_keys(window) -> None:
-    """Add the clicker keys (Page Up/Down, Ctrl+Page Up/Down, F5) to ``window`` once."""
-    if window.property("rnnviz_presentation_keys"):
-        return
-    window.setProperty("rnnviz_presentation_keys", True)
-    keys = [
-        ("present", "Presentation mode", "F5", lambda: toggle_presentation(window)),
-        ("page_next", "Next step (then next lesson)", "PgDown", lambda: page(window, +1)),
-        ("page_prev", "Previous step (then previous lesson)", "PgUp", lambda: page(window, -1)),
-        ("lesson_next", "Next lesson", "Ctrl+PgDown", lambda: _lesson_step(window, +1)),
-        ("lesson_prev", "Previous lesson", "Ctrl+PgUp", lambda: _lesson_step(window, -1)),
-    ]
-    actions = getattr(window, "actions", None)
-    view_menu = getattr(window, "view_menu", None)
-    for name, text, key, slot in keys:
-        act = QAction(text, window)
-        act.setShortcut(QKeySequence(key))
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        act.triggered.connect(lambda _checked=False, s=slot: s())
-        window.addAction(act)
-        if isinstance(actions, dict):
-            actions.setdefault(name, act)
-        if name == "present" and view_menu is not None:
-            view_menu.addSeparator()
-            view_menu.addAction(act)
+        window.lesson_browser.go(delta)
 
 
 def widget_font_size(widget: QWidget) -> float:
@@ -209,5 +155,5 @@ def widget_font_size(widget: QWidget) -> float:
     return widget.font().pointSizeF()
 
 
-__all__ = ["apply_presentation", "install_presentation_keys", "is_presenting", "page", "toggle_presentation",
+__all__ = ["apply_presentation", "is_presenting", "page", "toggle_presentation",
            "widget_font_size"]

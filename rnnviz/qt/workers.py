@@ -14,9 +14,8 @@ import traceback
 
 from PySide6.QtCore import QObject, Signal
 
-from rnnviz.app import actions
-from rnnviz.core.config import ConfigError, RunConfig
-from rnnviz.core.train import Trainer, build_run
+from rnnviz.core.config import ConfigError
+from rnnviz.core.train import Trainer
 
 UPDATE_INTERVAL = 0.05  # seconds between progress signals (20 Hz)
 
@@ -28,11 +27,13 @@ def _message(exc: BaseException) -> str:
 
 
 class Recorder(QObject):
-    """Records traces in a background thread; only the latest request is delivered.
+    """Runs jobs (recordings, comparisons, lessons) in a background thread, latest first.
 
-    ``request(job)`` where ``job`` is a callable returning a result; while one job runs, newer
-    requests replace the pending one, so dragging a slider never queues up stale work.
-    Signals: ``busy(bool)``, ``finished(int, object)`` (request id, result), ``failed(int, str)``.
+    ``request(job, token)`` where ``job`` is a callable returning a result; while one job runs,
+    newer requests replace the pending one, so dragging a slider never queues up stale work.
+    ``token`` (the state's run id) comes back with the result, so the receiver can drop a
+    result that belongs to a run the user has left. Signals: ``busy(bool)``,
+    ``finished(int, object)`` (token, result), ``failed(int, str)`` (token, message).
     """
 
     busy = Signal(bool)
@@ -44,29 +45,17 @@ class Recorder(QObject):
         self._lock = threading.Lock()
         self._pending = None
         self._thread: threading.Thread | None = None
-        self._counter = 0
-        self.latest = 0
 
-    def request(self, job) -> int:
-        """Queue ``job`` (a no-argument callable); returns its id."""
+    def request(self, job, token: int) -> None:
+        """Queue ``job`` (a no-argument callable) for run ``token``."""
         with self._lock:
-            self._counter += 1
-            self.latest = self._counter
-            self._pending = (self._counter, job)
+            self._pending = (token, job)
             start = self._thread is None
             if start:
                 self._thread = threading.Thread(target=self._loop, name="rnnviz-record", daemon=True)
         if start:
             self.busy.emit(True)
             self._thread.start()
-        return self.latest
-
-    def record(self, cfg: RunConfig) -> int:
-        """Queue ``actions.record_run(cfg)``; the result is (model, probe, trace, cfg)."""
-        def job():
-            model, probe, trace = actions.record_run(cfg)
-            return model, probe, trace, cfg
-        return self.request(job)
 
     def _loop(self) -> None:
         while True:
@@ -75,19 +64,20 @@ class Recorder(QObject):
                 if item is None:
                     self._thread = None
                     break
-            rid, job = item
+            token, job = item
             try:
                 result = job()
             except Exception as exc:  # noqa: BLE001 - reported to the status bar, never raised
                 if not isinstance(exc, (ConfigError, ValueError)):
                     traceback.print_exc()
-                self.failed.emit(rid, _message(exc))
+                self.failed.emit(token, _message(exc))
             else:
-                self.finished.emit(rid, result)
+                self.finished.emit(token, result)
         self.busy.emit(False)
 
     @property
     def running(self) -> bool:
+        """True while a job runs or waits."""
         return self._thread is not None
 
     def wait(self, timeout: float = 30.0) -> bool:
@@ -106,15 +96,17 @@ class Recorder(QObject):
 class TrainWorker(QObject):
     """Runs a :class:`Trainer` in a background thread.
 
-    Signals: ``progress(list)`` (all history rows so far, at most ~20 times a second),
-    ``trace(object)`` (a Trace recorded during training), ``finished(list)`` (history),
-    ``failed(str)``.
+    Every signal carries the token (run id) the training was started with, so the window can
+    drop what a stopped trainer still sends after a new run was installed. Signals:
+    ``progress(int, list)`` (all history rows so far, at most ~20 times a second),
+    ``trace(int, object)`` (a Trace recorded during training), ``finished(int, list)``
+    (history), ``failed(int, str)``.
     """
 
-    progress = Signal(list)
-    trace = Signal(object)
-    finished = Signal(list)
-    failed = Signal(str)
+    progress = Signal(int, list)
+    trace = Signal(int, object)
+    finished = Signal(int, list)
+    failed = Signal(int, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -126,13 +118,14 @@ class TrainWorker(QObject):
 
     @property
     def running(self) -> bool:
+        """True while the training thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, cfg: RunConfig, steps: int, model=None) -> bool:
-        """Train ``model`` (built fresh from ``cfg`` if None) for ``steps`` more steps.
+    def start(self, make_trainer, steps: int, token: int) -> bool:
+        """Train for ``steps`` more steps with the Trainer ``make_trainer()`` returns.
 
-        The Trainer is built in the worker thread too: the first optimiser pulls in heavy torch
-        modules, which must not freeze the window.
+        ``make_trainer`` runs in the worker thread: the first optimiser pulls in heavy torch
+        modules, which must not freeze the window. False if a training still runs.
         """
         if self.running:
             return False
@@ -140,27 +133,26 @@ class TrainWorker(QObject):
         self._stopped = False
         self._paused = False
         self._last = 0.0
-        self._thread = threading.Thread(target=self._run, args=(cfg, steps, model),
+        self._thread = threading.Thread(target=self._run, args=(make_trainer, steps, token),
                                         name="rnnviz-train", daemon=True)
         self._thread.start()
         return True
 
-    def _callback(self, event: str, payload) -> None:
-        if event == "step":
-            now = time.monotonic()
-            if now - self._last >= UPDATE_INTERVAL:
-                self._last = now
-                self.progress.emit(list(self.trainer.history))
-        elif event == "trace":
-            self.trace.emit(payload)
+    def _run(self, make_trainer, steps: int, token: int) -> None:
+        def callback(event: str, payload) -> None:
+            if event == "step":
+                now = time.monotonic()
+                if now - self._last >= UPDATE_INTERVAL:
+                    self._last = now
+                    self.progress.emit(token, list(trainer.history))
+            elif event == "trace":
+                self.trace.emit(token, payload)
 
-    def _run(self, cfg: RunConfig, steps: int, model) -> None:
         try:
-            if model is None:
-                model, _ = build_run(cfg)
-            every = cfg.train.record_every or max(1, steps // 20)
-            train_cfg = dataclasses.replace(cfg.train, record_every=every)
-            trainer = Trainer(model, cfg.task, train_cfg, callbacks=[self._callback])
+            trainer = make_trainer()
+            every = trainer.cfg.record_every or max(1, steps // 20)
+            trainer.cfg = dataclasses.replace(trainer.cfg, record_every=every)
+            trainer.callbacks = [callback]
             with self._lock:
                 self.trainer = trainer
                 if self._paused:
@@ -169,25 +161,29 @@ class TrainWorker(QObject):
                     trainer.stop()
             history = trainer.run(steps)
         except Exception as exc:  # noqa: BLE001 - shown in the status bar
-            traceback.print_exc()
-            self.failed.emit(_message(exc))
+            if not isinstance(exc, (ConfigError, ValueError)):
+                traceback.print_exc()
+            self.failed.emit(token, _message(exc))
             return
-        self.progress.emit(list(history))
-        self.finished.emit(list(history))
+        self.progress.emit(token, list(history))
+        self.finished.emit(token, list(history))
 
     def pause(self) -> None:
+        """Pause the training loop (between steps)."""
         with self._lock:
             self._paused = True
             if self.trainer is not None:
                 self.trainer.pause()
 
     def resume(self) -> None:
+        """Continue a paused training loop."""
         with self._lock:
             self._paused = False
             if self.trainer is not None:
                 self.trainer.resume()
 
     def stop(self) -> None:
+        """Ask the training loop to stop after the step in flight."""
         with self._lock:
             self._stopped = True
             if self.trainer is not None:

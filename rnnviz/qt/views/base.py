@@ -72,6 +72,13 @@ class TraceView(QWidget):
         self.compare_trace = trace
         self.compare_label = label
 
+    def set_compare_runs(self, runs) -> None:
+        """The runs to compare with (a list of :class:`~rnnviz.app.state.CompareRun`; empty ends
+        compare mode). This default shows the first through :meth:`set_compare`; a view that
+        draws several runs overrides it."""
+        first = runs[0] if runs else None
+        self.set_compare(first.trace if first is not None else None, first.label if first is not None else "")
+
     # -- helpers ----------------------------------------------------------------------
     def _clamp_cursor(self, t, phase, k, b):
         if phase not in PHASES:

@@ -261,6 +261,13 @@ class TrainingView(TraceView):
         if trace is None:
             self.set_compare_history(None)
 
+    def set_compare_runs(self, runs) -> None:
+        """The first compared run's trace and its loss curve beside this run's."""
+        super().set_compare_runs(runs)
+        first = runs[0] if runs else None
+        self.set_compare_history(list(first.history) if first is not None else None,
+                                 first.label if first is not None else None)
+
     def set_compare_history(self, history: list[dict] | None, label: str | None = None) -> None:
         """Overlay a second run's training rows (dash-dot) with its label; None removes it."""
         if label is not None:
