@@ -340,7 +340,7 @@ class ExportOptionsDialog(QDialog):
             item = self._anim.model().item(2)
             item.setEnabled(False)
             item.setToolTip(TRAINING_HINT)
-        # a SimpleRNN has no gates: a gates panel would be a third of the frame saying so
+        # a cell without gates: a gates panel would be a third of the frame saying so
         chosen = set(panels or (("hidden", "gates", "gradients") if has_gates else ("hidden", "gradients")))
         row = QHBoxLayout()
         self._checks = {}
