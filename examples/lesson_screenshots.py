@@ -39,7 +39,6 @@ def main(argv=None) -> int:
 
     from rnnviz.app.lessons import list_lessons, load_lesson
     from rnnviz.qt.app import build_window, get_app
-    from rnnviz.qt.lesson_browser import run_lesson_sync
     from rnnviz.qt.presentation import apply_presentation
 
     app = get_app()
@@ -48,7 +47,7 @@ def main(argv=None) -> int:
         lesson = load_lesson(name)
         window = build_window(lesson.config, lesson, record=True, warm_up=False)
         window.setProperty("rnnviz_screenshot", True)  # presentation mode stays windowed
-        run_lesson_sync(window, lesson)
+        window.lesson_controller.run_sync(lesson)
         window.show()
         for present in (False, True):
             if present and args.no_present:

@@ -17,7 +17,7 @@ from rnnviz.qt.views.graph_view import GraphView  # noqa: E402
 
 
 def run(**flat):
-    return record_run(rnnviz.RunConfig().with_overrides(**flat))[2]
+    return record_run(rnnviz.RunConfig().with_overrides(**flat)).trace
 
 
 @pytest.fixture(scope="module")

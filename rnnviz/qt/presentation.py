@@ -75,9 +75,7 @@ def _tab_bar(window, on: bool, normal_size: float) -> None:
 
 def _graph_first(window, on: bool) -> None:
     """Presentation: the unrolled graph takes GRAPH_SHARE of the height (the main picture)."""
-    splitter = getattr(window, "splitter", None)
-    if splitter is None or splitter.count() < 2:
-        return
+    splitter = window.splitter
     if on:
         window.setProperty("rnnviz_splitter_sizes", splitter.sizes())
         total = max(sum(splitter.sizes()), 1)
