@@ -1,4 +1,4 @@
-"""The Qt boundary: core, export, app and the CLI never import PySide6, shiboken6 or pyqtgraph."""
+"""The Qt boundary: core, export, app, dynamics and the CLI never import PySide6, shiboken6 or pyqtgraph."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-GUI_FREE = ["rnnviz.core", "rnnviz.export", "rnnviz.app", "rnnviz.io"]
+GUI_FREE = ["rnnviz.core", "rnnviz.export", "rnnviz.app", "rnnviz.io", "rnnviz.dynamics"]
 FORBIDDEN = ("PySide6", "shiboken6", "pyqtgraph")
 # An import statement (also inside a function: lazy imports count) or a dynamic import of a Qt name.
 QT_IMPORT = re.compile(r"^\s*(?:import|from)\s+(?:PySide6|shiboken6|pyqtgraph)\b"
@@ -41,12 +41,13 @@ def test_gui_free_packages_import_no_qt_at_runtime():
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "rnnviz.core.record" in result["imported"] and "rnnviz.cli" in result["imported"]
+    assert "rnnviz.dynamics.fixed_points" in result["imported"]
     assert result["qt"] == [], f"GUI-free modules pulled in Qt: {result['qt']}"
 
 
 def _gui_free_files():
     files = [REPO / "rnnviz" / "cli.py"]
-    for pkg in ("core", "export", "app", "io"):
+    for pkg in ("core", "export", "app", "io", "dynamics"):
         files += sorted((REPO / "rnnviz" / pkg).rglob("*.py"))
     return files
 

@@ -24,7 +24,7 @@ from rnnviz.core.tasks import (
 )
 
 NAMES = ["adding", "copy", "char_lm", "word_lm", "sentiment", "agreement", "trajectory",
-         "tagging", "melody", "reverse"]
+         "tagging", "melody", "reverse", "flipflop", "sine"]
 SHAPES = {"many-to-one", "many-to-many", "one-to-many", "encoder-decoder", "one-to-one"}
 
 
