@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rnnviz.core.cells import get_cell
 from rnnviz.dynamics.trajectory import trajectories
 
 CHUNK_BYTES = 1 << 27  # Jacobians held at once per layer-direction (128 MiB)
@@ -42,7 +43,7 @@ class Jacobians:
 
     @property
     def state(self) -> str:
-        return "h,c" if self.cell == "lstm" else "h"
+        return "h,c" if get_cell(self.cell).has_cell_state else "h"
 
     def backprop(self, grad_end: np.ndarray, k: int = 0) -> np.ndarray:
         """∂L/∂s_t for every step from ∂L/∂s at the direction's last step, by Jacobian products.

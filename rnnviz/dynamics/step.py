@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from rnnviz.core.cells import cell_step
+from rnnviz.core.cells import get_cell
 
 
 @dataclass
@@ -31,9 +31,14 @@ class StepMap:
     direction: int
 
     @property
+    def has_cell_state(self) -> bool:
+        """The cell carries (h, c) (the LSTM); the dynamics state is then [h, c]."""
+        return get_cell(self.cell).has_cell_state
+
+    @property
     def state_size(self) -> int:
-        """S: H, or 2H for the LSTM's (h, c)."""
-        return 2 * self.hidden_size if self.cell == "lstm" else self.hidden_size
+        """S: H, or 2H for a cell with a cell state (h, c)."""
+        return 2 * self.hidden_size if self.has_cell_state else self.hidden_size
 
     @property
     def input_size(self) -> int:
@@ -50,17 +55,17 @@ class StepMap:
     def __call__(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """s (N, S), u (N, I) → F(s, u) (N, S). Also works on single vectors (S,), (I,)."""
         H = self.hidden_size
-        if self.cell == "lstm":
-            state = (s[..., :H], s[..., H:])
-            (h, c), _ = cell_step("lstm", u, state, self.weights)
+        step = get_cell(self.cell).step  # through the registry: any registered cell has dynamics
+        if self.has_cell_state:
+            (h, c), _ = step(u, (s[..., :H], s[..., H:]), self.weights, self.activation)
             return torch.cat([h, c], dim=-1)
-        new, _ = cell_step(self.cell, u, s, self.weights, self.activation)
+        new, _ = step(u, s, self.weights, self.activation)
         return new
 
     def split(self, s):
         """(h, c) views of a state array (…, S); c is None for cells without a cell state."""
         H = self.hidden_size
-        return (s[..., :H], s[..., H:]) if self.cell == "lstm" else (s, None)
+        return (s[..., :H], s[..., H:]) if self.has_cell_state else (s, None)
 
     def jacobian(self, s: torch.Tensor, u: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
         """∂F/∂s at each of N points: s (N, S), u (N, I) → (N, S, S), rows = outputs.
@@ -110,6 +115,6 @@ def step_map(model, layer: int = 0, direction: int = 0, dtype: torch.dtype = tor
     return StepMap(cfg.cell, cfg.activation, cfg.hidden_size, weights, layer, direction)
 
 
-def as_state(cell: str, h: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-    """The dynamics state from hidden (and cell) states: h, or [h, c] for the LSTM."""
-    return torch.cat([h, c], dim=-1) if cell == "lstm" else h
+def as_state(h: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """The dynamics state from hidden (and cell) states: h, or [h, c] for a cell with a cell state."""
+    return h if c is None else torch.cat([h, c], dim=-1)

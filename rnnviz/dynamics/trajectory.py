@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rnnviz.core.cells import get_cell
 from rnnviz.core.model import RNNModel
 from rnnviz.core.trace import Trace
 from rnnviz.dynamics.step import StepMap, as_state, step_map
@@ -66,7 +67,8 @@ def trajectories(source, x=None, model=None, dtype: torch.dtype = torch.float64)
         with torch.no_grad():
             _, _, rec = model.forward_equations(x.to(model.device, torch.float32), keep=True)
         hidden = torch.stack([torch.stack(seq) for seq in rec["h"]]).to(dtype)
-        cell = torch.stack([torch.stack(seq) for seq in rec["c"]]).to(dtype) if cfg.cell == "lstm" else None
+        cell = torch.stack([torch.stack(seq) for seq in rec["c"]]).to(dtype) \
+            if get_cell(cfg.cell).has_cell_state else None
         x = x.to(model.device, dtype)
     D = cfg.num_directions
     out = []
@@ -74,6 +76,6 @@ def trajectories(source, x=None, model=None, dtype: torch.dtype = torch.float64)
         u = x if layer == 0 else torch.cat([hidden[(layer - 1) * D + d] for d in range(D)], dim=2)
         for d in range(D):
             k = layer * D + d
-            states = as_state(cfg.cell, hidden[k], None if cell is None else cell[k])
+            states = as_state(hidden[k], None if cell is None else cell[k])
             out.append(LayerTrajectory(step_map(model, layer, d, dtype), states, _shift(states, d), u))
     return out
