@@ -166,7 +166,7 @@ def test_per_parameter_norms_after_clipping_match_torch():
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_torch_time_loops_used_on_gpus_give_the_same_numbers(cell, monkeypatch):
-    import rnnviz.core.record as rec
+    import rnnviz.core.cells.loops as rec
 
     model = _model(cell, "tanh", 1, True, O=1)
     x, y = torch.randn(8, 3, 3), torch.randn(3, 1)

@@ -586,11 +586,11 @@ def panel_cell(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
                  vmin=-lim, vmax=lim, cbar_label="cₜ", highlight=spec.t)
 
 
-_NO_GATE = GateSpec("", "", "")  # a gate the registry does not know: titled by its key
+_NO_GATE = GateSpec("", "", "")  # a gate the registry does not know: labelled by its key
 
 
 def panel_gates(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
-    # the sigmoid gates (the colour scale is [0, 1]); titles from the cell registry
+    # the sigmoid gates (the colour scale is [0, 1]), labelled with their symbols from the cell registry
     names = [g for g in trace.gates if not (gate_spec(trace.cell_type, g) or _NO_GATE).candidate]
     if not names:
         gated = " or ".join(s.display for s in CELLS.values() if s.gates)
@@ -600,7 +600,7 @@ def panel_gates(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
     stacked = np.concatenate([trace.gates[g][k, :, b, :].T for g in names], axis=0)
     draw_heatmap(scene, box, _visible(stacked, spec), title=f"gate activations{_k_label(trace, k)}",
                  cmap="viridis", vmin=0.0, vmax=1.0, cbar_label="σ", highlight=spec.t,
-                 row_groups=[(gate_spec(trace.cell_type, g) or _NO_GATE).title or g for g in names])
+                 row_groups=[(gate_spec(trace.cell_type, g) or _NO_GATE).symbol or g for g in names])
 
 
 def panel_gradients(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:

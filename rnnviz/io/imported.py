@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnviz.core.cells import display_name
 from rnnviz.core.config import ConfigError, ModelConfig
 from rnnviz.core.model import RNNModel
 from rnnviz.io.errors import ModelImportError
 
 TOLERANCE = 1e-4  # largest |rnnviz − source| accepted on the check input
 CHECK_SEQ_LEN, CHECK_BATCH = 7, 3
-CELL_DISPLAY = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 NUM_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 # reference(inputs) -> outputs. inputs: (T, B, I) float32, or (T, B) int64 token ids when the
@@ -100,7 +100,7 @@ class ImportedModel:
     def describe(self) -> str:
         """'LSTM H=32 L=2 bi (+embedding 100, head 5)'."""
         c = self.model.cfg
-        s = f"{CELL_DISPLAY[c.cell]} H={c.hidden_size}"
+        s = f"{display_name(c.cell)} H={c.hidden_size}"
         if c.num_layers > 1:
             s += f" L={c.num_layers}"
         if c.bidirectional:
@@ -149,12 +149,12 @@ def _rnnviz_model(spec: NetSpec) -> RNNModel:
         if value is None:
             if not name.startswith("bias"):
                 raise ModelImportError(f"the file has no weight {name} for a {num_layers_text(spec)} "
-                                       f"{CELL_DISPLAY[spec.cell]}")
+                                       f"{display_name(spec.cell)}")
             value = np.zeros(tuple(param.shape), np.float32)
         value = np.asarray(value, dtype=np.float32)
         if value.shape != tuple(param.shape):
             raise ModelImportError(f"weight {name} has shape {value.shape}, expected {tuple(param.shape)} "
-                                   f"for {CELL_DISPLAY[spec.cell]} input {spec.input_size}, hidden {H}")
+                                   f"for {display_name(spec.cell)} input {spec.input_size}, hidden {H}")
         state[name] = torch.from_numpy(value.copy())
     with torch.no_grad():
         model.rnn.load_state_dict(state)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnviz.core.cells import get_cell
 from rnnviz.io.errors import ModelImportError
 from rnnviz.io.imported import NetSpec
 
@@ -236,7 +237,7 @@ def _from_state_dict(sd: dict, activation: str | None) -> NetSpec:
     D = 2 if bidirectional else 1
     _parts_from_state_dict(spec, tensors, prefix, list(sd), D * H)
     spec.reference = _state_dict_reference(spec)
-    spec.reference_name = f"torch.nn.{ {'rnn': 'RNN', 'lstm': 'LSTM', 'gru': 'GRU'}[cell]}"
+    spec.reference_name = f"torch.nn.{get_cell(cell).torch_class.__name__}"
     return spec
 
 

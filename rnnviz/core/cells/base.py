@@ -61,8 +61,24 @@ class CellSpec:
     PyTorch's names. summary: one sentence for a tooltip.
 
     step(x_t (B, I), state, weights, activation) -> (new state, {gate key: (B, H)}) where
-    weights = (W_xh, W_hh, b_xh, b_hh) (None for a parameter the cell does not have).
-    forward / backward / layer_forward: the vectorised recording path (see ``record``).
+    weights = (W_xh, W_hh, b_xh, b_hh) (None for a parameter the cell does not have). The
+    model's forward_equations and the autograd reference engine of ``record`` run it.
+
+    The fast recording path (``record(engine="bptt")``), run without autograd:
+
+    layer_forward(layer_in (T, B, I), [weights per direction], activation) -> [(T, B, H) per
+        direction]: the hidden states, e.g. by torch's native kernel. None: ``step`` in a loop.
+    forward(x (T, B, I), Hs (T, B, H), h_prev (T, B, H), weights, d, activation) -> saved:
+        every gate for all steps at once from h_{t−1} and x_t: ``saved["gates"]`` {key:
+        (T, B, H)}, ``saved["C"]`` (T, B, H) for a cell state, plus what backward needs.
+        d = 1 is the backward direction: its h_{t−1} is the state at t + 1.
+    backward(saved, direct (T, B, H), weights, d) -> (dH, dC or None, dzx, dzh or None): BPTT.
+        ``direct`` is dL/dh_t arriving from above (head or next layer); dH / dC the total
+        dL/dh_t, dL/dc_t (T, B, H); dzx (T, B, G*H) the gradient of the input-side
+        pre-activation W_xh x_t + b_xh, dzh that of the hidden side W_hh h_{t−1} + b_hh
+        (``dzh is dzx`` when one pre-activation gets both). ``record`` turns them into every
+        parameter gradient and the gradient passed to the layer below.
+    With forward or backward None, ``record`` uses autograd through ``step`` instead.
     """
 
     name: str

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from rnnviz.core.cells.base import TANH_RANGE, CellSpec, GateSpec
+from rnnviz.core.cells.loops import as_torch, cat, loop_arrays, recurrent_weight, sig_bwd, time_order
 
 
 def gru_step(x_t, h, weights, activation="tanh"):
@@ -23,6 +24,56 @@ def gru_step(x_t, h, weights, activation="tanh"):
     n = torch.tanh(xn + r * hn)
     h_new = (1 - z) * n + z * h
     return h_new, {"r": r, "z": z, "n": n}
+
+
+
+def gru_layer_forward(layer_in, weights, activation="tanh"):
+    """Hidden states of one layer, every direction: [(T, B, H)], by torch's GRU kernel."""
+    D, H = len(weights), weights[0][1].shape[1]
+    h0 = layer_in.new_zeros(D, layer_in.shape[1], H)
+    flat = [w for ws in weights for w in ws]
+    out = torch._VF.gru(layer_in, h0, flat, True, 1, 0.0, False, D == 2, False)[0]  # (T, B, D*H)
+    return list(out.split(H, dim=2))
+
+
+def gru_forward(x, Hs, h_prev, weights, d, activation="tanh"):
+    """Every gate for all steps at once from x (T, B, I) and h_{t−1} (T, B, H), and the factors
+    the backward pass multiplies by."""
+    W_xh, W_hh, b_xh, b_hh = weights
+    T, B, H = Hs.shape
+    xa = torch.addmm(b_xh, x.reshape(T * B, -1), W_xh.T).view(T, B, 3 * H)  # input side [r, z, n]
+    ha = torch.addmm(b_hh, h_prev.reshape(T * B, H), W_hh.T).view(T, B, 3 * H)  # hidden side
+    rz = torch.sigmoid(xa[..., :2 * H] + ha[..., :2 * H])
+    r, z = rz[..., :H], rz[..., H:]  # (T, B, H) each
+    hn = ha[..., 2 * H:]
+    n = torch.tanh(torch.addcmul(xa[..., 2 * H:], r, hn))
+    P1 = (1 - z) * (1 - n * n)  # ∂h/∂(n pre-activation)
+    Gx = torch.empty_like(xa)  # dh → input-side pre-activation grads [r, z, n]
+    sig_bwd(P1 * hn, r, grad_input=Gx[..., :H])
+    sig_bwd(h_prev - n, z, grad_input=Gx[..., H:2 * H])  # ∂h/∂z = h_{t−1} − n
+    Gx[..., 2 * H:] = P1
+    Gh = Gx.clone()  # the hidden side: its n block is gated by r
+    Gh[..., 2 * H:] *= r
+    return {"gates": {"r": r, "z": z, "n": n}, "Gx": Gx, "Gh": Gh}
+
+
+def gru_backward(saved, direct, weights, d):
+    """BPTT: dh_{t−1} = W_hhᵀ dz^h_t + z_t ⊙ dh_t. direct (T, B, H) arrives from above.
+
+    Returns dL/dh_t (T, B, H), no dL/dc, the input-side pre-activation grads (T, B, 3H) and
+    the hidden-side ones (T, B, 3H) — they differ in the n block, which Γ_r gates."""
+    (dd, Gh, Z), xp = loop_arrays(direct, saved["Gh"], saved["gates"]["z"])
+    W = recurrent_weight(weights[1], xp, dd.shape[1])
+    join = cat(xp)
+    dH, DZH = xp.empty_like(dd), xp.empty_like(Gh)
+    dh_rec = xp.zeros_like(dd[0])  # (B, H) arriving through time
+    for t in time_order(len(dd), d, backward=True):
+        dh = dd[t] + dh_rec
+        dH[t] = dh
+        DZH[t] = join([dh, dh, dh], 1) * Gh[t]  # hidden-side pre-activation grads (B, 3H)
+        dh_rec = DZH[t] @ W + dh * Z[t]
+    dH, DZH = as_torch(dH, DZH)
+    return dH, None, torch.cat([dH, dH, dH], 2).mul_(saved["Gx"]), DZH
 
 
 SPEC = CellSpec(
@@ -51,4 +102,7 @@ SPEC = CellSpec(
     num_blocks=3,
     memory_gate="z",
     torch_class=nn.GRU,
+    layer_forward=gru_layer_forward,
+    forward=gru_forward,
+    backward=gru_backward,
 )

@@ -6,6 +6,17 @@ import torch
 from torch import nn
 
 from rnnviz.core.cells.base import TANH_RANGE, CellSpec, GateSpec
+from rnnviz.core.cells.loops import (
+    as_torch,
+    cat,
+    loop_arrays,
+    recurrent_weight,
+    scan_memory,
+    shift,
+    sig_bwd,
+    tanh_bwd,
+    time_order,
+)
 
 
 def lstm_step(x_t, state, weights, activation="tanh"):
@@ -23,6 +34,59 @@ def lstm_step(x_t, state, weights, activation="tanh"):
     c_new = f * c + i * g
     h_new = o * torch.tanh(c_new)
     return (h_new, c_new), {"i": i, "f": f, "g": g, "o": o}
+
+
+
+def lstm_layer_forward(layer_in, weights, activation="tanh"):
+    """Hidden states of one layer, every direction: [(T, B, H)], by torch's LSTM kernel."""
+    D, H = len(weights), weights[0][1].shape[1]
+    h0 = layer_in.new_zeros(D, layer_in.shape[1], H)
+    flat = [w for ws in weights for w in ws]
+    out = torch._VF.lstm(layer_in, (h0, h0), flat, True, 1, 0.0, False, D == 2, False)[0]  # (T, B, D*H)
+    return list(out.split(H, dim=2))
+
+
+def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
+    """Every gate for all steps at once from x (T, B, I) and h_{t−1} (T, B, H), the cell states,
+    and the factors the backward pass multiplies by."""
+    W_xh, W_hh, b_xh, b_hh = weights
+    T, B, H = Hs.shape
+    z = torch.addmm(b_xh + b_hh, x.reshape(T * B, -1), W_xh.T)  # (T*B, 4H) pre-activations
+    z = z.addmm_(h_prev.reshape(T * B, H), W_hh.T).view(T, B, 4 * H)
+    sig = torch.sigmoid(z)
+    i, f, o = sig[..., :H], sig[..., H:2 * H], sig[..., 3 * H:]  # (T, B, H) each
+    g = torch.tanh(z[..., 2 * H:3 * H])
+    C = scan_memory(f, i * g, d)  # c_t = f ⊙ c_{t−1} + i ⊙ g
+    tc = torch.tanh(C)
+    G = torch.empty_like(z)  # dL/dz_t = [dc, dc, dc, dh] ⊙ G_t, blocks i, f, g, o
+    sig_bwd(g, i, grad_input=G[..., :H])  # ∂c/∂z_i = g ⊙ σ'
+    sig_bwd(shift(C, d), f, grad_input=G[..., H:2 * H])  # ∂c/∂z_f = c_{t−1} ⊙ σ'
+    tanh_bwd(i, g, grad_input=G[..., 2 * H:3 * H])  # ∂c/∂z_g = i ⊙ tanh'
+    sig_bwd(tc, o, grad_input=G[..., 3 * H:])  # ∂h/∂z_o = tanh(c) ⊙ σ'
+    A = tanh_bwd(o, tc, grad_input=torch.empty_like(tc))  # ∂h/∂c = o ⊙ (1 − tanh² c_t)
+    return {"gates": {"i": i, "f": f, "g": g, "o": o}, "C": C, "A": A, "G": G}
+
+
+def lstm_backward(saved, direct, weights, d):
+    """BPTT through h and c. direct (T, B, H): the gradient arriving from above at each step.
+
+    dh_t = direct_t + W_hhᵀ dz_{t+1};  dc_t = f_{t+1} ⊙ dc_{t+1} + dh_t ⊙ ∂h_t/∂c_t.
+    Returns dL/dh_t, dL/dc_t (T, B, H) and dL/dz_t (T, B, 4H), which is both the input side and
+    the hidden side (one pre-activation gets both)."""
+    (dd, A, G, F), xp = loop_arrays(direct, saved["A"], saved["G"], saved["gates"]["f"])
+    W = recurrent_weight(weights[1], xp, dd.shape[1])
+    join = cat(xp)
+    dH, dC, DZ = xp.empty_like(dd), xp.empty_like(dd), xp.empty_like(G)
+    dh_rec, dc_rec = xp.zeros_like(dd[0]), xp.zeros_like(dd[0])  # (B, H) arriving through time
+    for t in time_order(len(dd), d, backward=True):
+        dh = dd[t] + dh_rec
+        dc = dc_rec + dh * A[t]
+        dH[t], dC[t] = dh, dc
+        DZ[t] = join([dc, dc, dc, dh], 1) * G[t]  # dL/d[z_i, z_f, z_g, z_o]  (B, 4H)
+        dh_rec = DZ[t] @ W
+        dc_rec = dc * F[t]
+    dH, dC, DZ = as_torch(dH, dC, DZ)
+    return dH, dC, DZ, DZ
 
 
 SPEC = CellSpec(
@@ -55,4 +119,7 @@ SPEC = CellSpec(
     memory_gate="f",
     forget_bias_gate="f",
     torch_class=nn.LSTM,
+    layer_forward=lstm_layer_forward,
+    forward=lstm_forward,
+    backward=lstm_backward,
 )

@@ -81,6 +81,13 @@ class SpectrumView(TraceView):
             self.glw.hide()
             self.show_message("No run yet.")
             return
+        if trace.whh is None:  # a cell without W_hh (or a trace saved without it)
+            self.glw.hide()
+            spec = CELLS.get(trace.cell_type)
+            self.show_message(f"A {spec.display} has no recurrent weight W_hh: h_{{t−1}} reaches h_t only "
+                              "through its gates." if spec is not None and not spec.has_recurrent_weight
+                              else "This trace holds no recurrent weight W_hh.")
+            return
         self.glw.show()
         self.show_message("")
         self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(
@@ -89,7 +96,7 @@ class SpectrumView(TraceView):
 
     def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
         super().set_cursor(t, phase, k, b)
-        if self.trace is not None and self._shown_k != self.current_k:
+        if self.trace is not None and self.trace.whh is not None and self._shown_k != self.current_k:
             self._draw()
 
     def _draw(self) -> None:

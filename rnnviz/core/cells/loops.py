@@ -1,0 +1,83 @@
+"""Helpers for the cells' time loops (the hand-written BPTT and the cell-state scan).
+
+The loops run on numpy when the tensors are on the CPU: a numpy op on a (B, H) row costs
+~1 µs, a torch op ~5 µs, and a loop over T steps does a handful per step. On a GPU they run
+on torch. Callers run under ``np.errstate(all="ignore")``: an exploding run overflowing to
+Inf/NaN is data to show, not a warning to print.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+LOOP_ON_NUMPY = True  # tests switch this off to run the torch loops a GPU uses, on the CPU
+SMALL_PRODUCT = 1 << 16  # multiply-adds below which numpy's BLAS stays on one thread: call it directly
+
+sig_bwd = torch.ops.aten.sigmoid_backward.grad_input  # g·σ(1−σ) in one pass, into a slice
+tanh_bwd = torch.ops.aten.tanh_backward.grad_input  # g·(1−tanh²) in one pass
+
+
+def loop_arrays(*tensors):
+    """(arrays, xp): the tensors as numpy arrays and ``np`` on the CPU, else as they are and ``torch``."""
+    if LOOP_ON_NUMPY and tensors[0].device.type == "cpu":
+        return [t.numpy() for t in tensors], np
+    return list(tensors), torch
+
+
+def as_torch(*arrays):
+    """Back from :func:`loop_arrays`: numpy arrays become tensors (sharing memory), tensors stay."""
+    return [torch.from_numpy(a) if isinstance(a, np.ndarray) else a for a in arrays]
+
+
+def cat(xp):
+    """The concatenation of the loop's array library."""
+    return np.concatenate if xp is np else torch.cat
+
+
+class TorchRightMatmul:
+    """``rows @ W`` for numpy rows, computed by torch's BLAS.
+
+    numpy's own BLAS would start a second pool of threads; its threads keep spinning after
+    each product and fight torch's OpenMP threads for the cores (seen here: the native LSTM
+    ran up to 2x slower right after a recording)."""
+
+    __array_ufunc__ = None  # makes numpy defer `array @ self` to __rmatmul__
+
+    def __init__(self, W: torch.Tensor):
+        self.W = W.detach()
+
+    def __rmatmul__(self, rows: np.ndarray) -> np.ndarray:
+        return torch.mm(torch.from_numpy(rows), self.W).numpy()
+
+
+def recurrent_weight(W_hh: torch.Tensor, xp, batch: int):
+    """W_hh in the form the loop multiplies rows by (``rows @ W``), cheapest for its size."""
+    if xp is not np:
+        return W_hh
+    if batch * W_hh.shape[0] * W_hh.shape[1] < SMALL_PRODUCT:
+        return W_hh.detach().numpy()
+    return TorchRightMatmul(W_hh)
+
+
+def time_order(T: int, d: int, backward: bool = False) -> range:
+    """The steps in the direction's own order (d = 1 runs from T−1 down), or the reverse for BPTT."""
+    forward_in_time = (d == 0) != backward
+    return range(T) if forward_in_time else range(T - 1, -1, -1)
+
+
+def shift(Hs: torch.Tensor, d: int) -> torch.Tensor:
+    """h_{t−1} in the direction's own time order: (T, B, H), zeros where the sequence starts."""
+    zero = torch.zeros_like(Hs[:1])
+    return torch.cat([zero, Hs[:-1]]) if d == 0 else torch.cat([Hs[1:], zero])
+
+
+def scan_memory(keep: torch.Tensor, add: torch.Tensor, d: int) -> torch.Tensor:
+    """m_t = keep_t ⊙ m_{t−1} + add_t over time (the direction's own order), m_0 = 0: (T, B, H)."""
+    (keep_, add_), xp = loop_arrays(keep, add)
+    M = xp.empty_like(add_)
+    m = xp.zeros_like(add_[0])
+    for t in time_order(len(M), d):
+        m = keep_[t] * m + add_[t]
+        M[t] = m
+    return as_torch(M)[0]
