@@ -255,7 +255,7 @@ def test_min_gru_is_chosen_in_the_build_panel_and_drawn_in_every_view(min_gru, q
                         timeout=10000)
         trace = win.state.trace
         assert set(trace.gates) == {"z", "h"} and not win.build_panel.controls["activation"].isEnabled()
-        for name in ["graph", *win._tab_names]:
+        for name in ["graph", *win.tab_names]:
             win.show_view(name)
             view = win.views[name]
             qtbot.wait(10)
