@@ -51,7 +51,7 @@ def test_a_tilde_is_drawn_over_its_letter_and_nowhere_else(qapp):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_equations_come_from_the_registry_and_carry_no_loose_accent(qtbot, cell):
     tr = record_run(rnnviz.RunConfig().with_overrides(cell=cell, task="adding", seq_len=6, hidden_size=4,
-                                                      batch_size=1))[2]
+                                                      batch_size=1)).trace
     v = EquationsView()
     qtbot.addWidget(v)
     v.set_trace(tr)

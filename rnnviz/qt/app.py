@@ -126,9 +126,11 @@ def build_window(config: RunConfig | None = None, lesson=None, record: bool = Tr
     if record:
         window.record_sync()
     if lesson is not None:
-        panels = [p for p in lesson.panels if p != "graph" and p in window.views]
-        if panels:
-            window.show_view(panels[0])
+        from rnnviz.qt.lesson_controller import telling_panel
+
+        panel = telling_panel(lesson, window.views, started=False)
+        if panel is not None:
+            window.show_view(panel)
         state.status = f"lesson: {lesson.title}" + (f" — {state.status}" if state.status else "")
     return window
 

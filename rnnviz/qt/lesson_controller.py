@@ -18,9 +18,11 @@ from rnnviz.app.state import CompareRun
 from rnnviz.core.tasks import tokenize
 
 
-def telling_panel(lesson: Lesson, views) -> str | None:
-    """The lesson's most telling tab: its first listed panel the window has (the graph is always shown)."""
-    panels = [p for p in lesson.panels if p != "graph" and p in views]
+def telling_panel(lesson: Lesson, views, started: bool = True) -> str | None:
+    """The lesson's most telling tab: its first listed panel the window has (the graph is always
+    shown). Before its action has run (``started=False``) nothing is trained yet, so the training
+    tab would be empty ("No training yet"): the next listed panel is shown instead."""
+    panels = [p for p in lesson.panels if p != "graph" and p in views and (started or p != "training")]
     return panels[0] if panels else None
 
 
@@ -101,7 +103,7 @@ class LessonController(QObject):
         state.dirty = False  # the session is exactly the lesson's start: nothing unsaved
         state.playing = False
         state.jump_start()
-        panel = telling_panel(lesson, window.views)
+        panel = telling_panel(lesson, window.views, started=False)
         if panel is not None:
             window.show_view(panel)
         state.status = f"lesson {lesson.order}: {lesson.title}" if lesson.builtin else f"lesson: {lesson.title}"

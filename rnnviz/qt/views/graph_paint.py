@@ -202,17 +202,16 @@ def _legend(view, lo: float, hi: float) -> None:
     t, phase = view.current_time, view.phase
     if phase == "backward":
         ticks = _decade_ticks(lo, hi)
-        view.colorbar.set_scale("node colour: ‖∂L/∂hₜ‖ (log scale)", theme.sequential(), ticks)
+        view.colorbar.set_scale("‖∂L/∂hₜ‖", theme.sequential(), ticks)
     else:
         a = view.act_level
-        view.colorbar.set_scale("node colour: mean hₜ of the sample", theme.diverging(),
+        view.colorbar.set_scale("mean hₜ", theme.diverging(),
                                 [(0.0, f"{-a:.2g}"), (0.5, "0"), (1.0, f"{a:.2g}")])
     what = {"forward": f"forward pass up to step {t + 1}",
             "backward": f"BPTT has reached step {t + 1}: colour and width = ‖∂L/∂hₜ‖",
             "full": "edge width = ‖∂L/∂hₜ‖ arriving at each state"}[phase]
     warn = f"  ⚠ {view.n_bad} NaN/Inf node(s) in magenta" if view.n_bad else ""
-    hint = "drag to pan, wheel or +/− to zoom, 0: whole sequence"
-    view.info.setText(f"{view.window_text} · {what} · {hint}{warn}")
+    view.info.setText(f"{view.window_text} · {what}{warn}")
 
 
 def _decade_ticks(lo: float, hi: float) -> list[tuple[float, str]]:

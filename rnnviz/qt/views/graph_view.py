@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QGraphicsView,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
 )
 
@@ -51,7 +52,7 @@ SX, SY = 80.0, 62.0  # scene units per graph unit (column, row)
 RADIUS = 20.0
 LABEL_PX = 15        # node label font, scene units; the zoom decides its size on screen
 READ_PX = 14.0       # on-screen label height the default zoom aims at (× theme scale)
-MIN_PX = 9.0         # never zoom a label below this by default (× theme scale)
+MIN_PX = 7.5         # never zoom a label below this by default (× theme scale)
 EDGE_LABELS = {"W_xh": "W_xh", "W_hh": "W_hh", "W_hy": "W_hy", "c": "c path", "gates": "gates",
                "feedback": "ŷ→x", "sum": "L = Σₜ Lₜ"}
 class _Canvas(QGraphicsView):
@@ -153,7 +154,13 @@ class GraphView(TraceView):
         self.canvas.setScene(self.scene)
         self._layout.addWidget(self.canvas, 1)
         self.info = QLabel(" ")
-        self.info.setWordWrap(True)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # one line
+        self.canvas.setToolTip("Drag to pan, mouse wheel or + / − to zoom, 0: the whole sequence, "
+                               "1: readable size; click a node to select its step")
+        self.colorbar.setToolTip("What a node's colour means: mean hₜ of the shown sample in the forward "
+                                 "pass, ‖∂L/∂hₜ‖ (log scale) once BPTT has reached it; NaN/Inf in magenta")
+        self.strip.setToolTip("‖∂L/∂hₜ‖ at every step (log scale): the shaded band is what the graph "
+                              "shows, the line the cursor; click to jump to a step")
         self._layout.addWidget(self.info)
         self.graph = None
         self.node_items: dict = {}

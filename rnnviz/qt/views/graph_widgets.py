@@ -55,30 +55,35 @@ class ColorBar(QWidget):
         fm = QFontMetricsF(theme.font(9))
         return fm, fm.height(), max(8.0, 0.8 * fm.height())
 
+    def _title_width(self) -> float:
+        return QFontMetricsF(theme.font(9, bold=True)).horizontalAdvance(self.title) + 6 if self.title else 0.0
+
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
         fm, line, bar = self._metrics()
-        title = QFontMetricsF(theme.font(9, bold=True)).horizontalAdvance(self.title or "x" * 30)
-        ticks = sum(fm.horizontalAdvance(t) + 8 for _, t in self.ticks)
+        ticks = sum(fm.horizontalAdvance(t) + 10 for _, t in self.ticks)
         nan = fm.horizontalAdvance("NaN/Inf") + bar + 12
-        return QSize(int(max(title + 8, ticks + nan, 18 * fm.averageCharWidth() + nan)), int(2 * line + bar + 8))
+        ramp = max(ticks, 14 * fm.averageCharWidth())
+        return QSize(int(self._title_width() + ramp + nan), int(line + bar + 6))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return self.sizeHint()
 
     def paintEvent(self, event) -> None:  # noqa: N802
+        """One row: the title left of the ramp, tick labels under the ramp, the NaN swatch right."""
         if self._ramp is None:
             return
         p = QPainter(self)
         fm, line, bar = self._metrics()
-        p.setFont(theme.font(9, bold=True))
         ink = theme.foreground()
         p.setPen(ink)
-        p.drawText(QRectF(2, 0, self.width() - 4, line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                   self.title)
+        y0 = 2.0
+        p.setFont(theme.font(9, bold=True))
+        p.drawText(QRectF(0, y0 - 4, self._title_width(), bar + 8),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
         swatch = (fm.horizontalAdvance("NaN/Inf") + bar + 10) if self.nonfinite else 0.0
         pad = max(fm.horizontalAdvance(t) for _, t in self.ticks) / 2 + 2 if self.ticks else 2.0
-        x0, x1 = pad, max(pad + 20, self.width() - swatch - pad)
-        y0 = line + 1
+        x0 = max(self._title_width(), pad)
+        x1 = max(x0 + 20, self.width() - swatch - pad)
         ramp = QRectF(x0, y0, x1 - x0, bar)
         p.drawImage(ramp, self._ramp)
         p.setPen(QPen(ink, 1))
@@ -93,7 +98,7 @@ class ColorBar(QWidget):
             sx = x1 + pad + 4
             p.fillRect(QRectF(sx, y0, bar, bar), theme.NONFINITE)
             p.drawRect(QRectF(sx, y0, bar, bar))
-            p.drawText(QRectF(sx + bar + 3, y0 - 2, swatch, bar + 4),
+            p.drawText(QRectF(sx + bar + 3, y0 - 4, swatch, bar + 8),
                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "NaN/Inf")
         p.end()
 
@@ -129,7 +134,7 @@ class GradientStrip(pg.PlotWidget):
         self.setMenuEnabled(False)
         item = self.getPlotItem()
         item.hideAxis("bottom")
-        item.layout.setContentsMargins(0, 2, 4, 2)
+        item.layout.setContentsMargins(0, 6, 4, 4)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.curves: dict[int, pg.PlotDataItem] = {}
         self.band = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 170, 0, 45),
@@ -144,7 +149,7 @@ class GradientStrip(pg.PlotWidget):
 
     def restyle(self) -> None:
         fm = QFontMetricsF(theme.font(8))
-        self.setFixedHeight(int(max(44.0, 3.6 * fm.height())))
+        self.setFixedHeight(int(max(40.0, 3.0 * fm.height())))
         ax = self.getAxis("left")
         ax.setTickFont(theme.font(8))
         ax.setTextPen(theme.pen(theme.foreground(), 1))
