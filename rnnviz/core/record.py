@@ -21,6 +21,7 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
+from rnnviz.core import progress
 from rnnviz.core.cells.loops import shift, time_order
 from rnnviz.core.losses import task_loss
 from rnnviz.core.numerics import fast_mode
@@ -146,6 +147,7 @@ def _bptt_engine(model, x, y, loss):
     D, H = cfg.num_directions, cfg.hidden_size
     layer_inputs, hidden, saved, h_prevs = [], [], [], []
     layer_in = x
+    progress.plan(2 * cfg.num_layers * D * x.shape[0])  # forward, then BPTT's loops (one unit a step)
     with torch.no_grad():
         for layer in range(cfg.num_layers):
             Hs = _layer_forward(model, layer_in, layer)
@@ -156,6 +158,7 @@ def _bptt_engine(model, x, y, loss):
                 h_prevs.append(h_prev)
                 saved.append(spec.forward(layer_in, Hs[d], h_prev, model.layer_weights(layer, d), d,
                                           cfg.activation))
+                progress.tick(x.shape[0])
             layer_in = torch.cat(Hs, 2) if D == 2 else Hs[0]
     # the head and the loss: ordinary autograd, they are not recurrent
     top = layer_in.detach().requires_grad_(True)  # (T, B, D*H)

@@ -103,7 +103,8 @@ def build_menus(window) -> dict[str, QAction]:
         "Train live in the background; again after Stop: more steps, the count continues", m)
     add("pause", "Pause training", runs.pause, "Ctrl+P", "Pause the training loop", m)
     add("resume", "Resume training", runs.resume, "Ctrl+Shift+P", "Continue a paused training", m)
-    add("stop", "Stop", runs.stop, Qt.Key.Key_Escape, "Stop training (the weights so far are kept) and stop playing", m)
+    add("stop", "Stop", runs.stop, Qt.Key.Key_Escape,
+        "Stop training (the weights so far are kept), cancel a recording, stop playing", m)
     add("reset", "Reset", runs.reset, "Ctrl+Shift+R", "Forget training: fresh weights, empty loss curve", m)
     add("record", "Record", runs.record, "Ctrl+R",
         "Build the network with fresh weights and record one forward + BPTT pass", m)

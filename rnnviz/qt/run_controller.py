@@ -49,6 +49,8 @@ class RunController(QObject):
         self.recorder.busy.connect(self._on_busy)
         self.recorder.finished.connect(self._on_job_done)
         self.recorder.failed.connect(self._on_job_failed)
+        self.recorder.progress.connect(self._on_job_progress)
+        self.recorder.cancelled.connect(self._on_job_cancelled)
         self.worker = TrainWorker(self)
         self.worker.progress.connect(self._on_train_progress)
         self.worker.trace.connect(self._on_train_trace)
@@ -138,6 +140,17 @@ class RunController(QObject):
             return
         self._job = None
         self._refused(message)
+
+    def _on_job_progress(self, token: int, fraction: float) -> None:
+        if self._job is not None and self._job[0] == token and not self._closing:
+            self.progress_changed.emit((f"{self._busy_text} %p%", int(1000 * fraction), 1000))
+
+    def _on_job_cancelled(self, token: int) -> None:
+        if self._closing or self._job is None or self._job[0] != token or not self.state.is_current(token):
+            return  # replaced by a newer job, which is on its way
+        self._job = None
+        self._refused("recording cancelled: the run on screen is the previous one (Record, Ctrl+R, records "
+                      "this setting)")
 
     def _refused(self, message: str) -> None:
         s = self.state
@@ -242,8 +255,11 @@ class RunController(QObject):
             self.state.status = "training…"
 
     def stop(self) -> None:
-        """Stop training (the weights and steps so far are kept) and stop playing."""
+        """Stop training (the weights and steps so far are kept), a recording (abandoned at its
+        next step) and playing."""
         self.state.playing = False
+        if self._job is not None and self.recorder.cancel():
+            self.state.status = "cancelling the recording…"
         if self.worker.running:
             self.worker.stop()
             self.state.status = "stopping training…"

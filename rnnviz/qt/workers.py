@@ -14,6 +14,7 @@ import traceback
 
 from PySide6.QtCore import QObject, Signal
 
+from rnnviz.core import progress
 from rnnviz.core.config import ConfigError
 from rnnviz.core.train import Trainer
 
@@ -32,24 +33,33 @@ class Recorder(QObject):
     ``request(job, token)`` where ``job`` is a callable returning a result; while one job runs,
     newer requests replace the pending one, so dragging a slider never queues up stale work.
     ``token`` (the state's run id) comes back with the result, so the receiver can drop a
-    result that belongs to a run the user has left. Signals: ``busy(bool)``,
-    ``finished(int, object)`` (token, result), ``failed(int, str)`` (token, message).
+    result that belongs to a run the user has left. A newer request also abandons the job that
+    is running (at its next BPTT step: :mod:`rnnviz.core.progress`), and so does :meth:`cancel`.
+    Signals: ``busy(bool)``, ``finished(int, object)`` (token, result), ``failed(int, str)``
+    (token, message), ``progress(int, float)`` (token, fraction done, ~10 a second),
+    ``cancelled(int)`` (token).
     """
 
     busy = Signal(bool)
     finished = Signal(int, object)
     failed = Signal(int, str)
+    progress = Signal(int, float)
+    cancelled = Signal(int)
+    progress_interval = 0.1  # seconds between progress signals (and checks for a cancel)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._lock = threading.Lock()
         self._pending = None
         self._thread: threading.Thread | None = None
+        self._running: int | None = None  # token of the job that runs now
+        self._abandon: int | None = None  # token whose job should stop at its next step
 
     def request(self, job, token: int) -> None:
         """Queue ``job`` (a no-argument callable) for run ``token``."""
         with self._lock:
             self._pending = (token, job)
+            self._abandon = self._running  # its result would be dropped: stop computing it
             start = self._thread is None
             if start:
                 self._thread = threading.Thread(target=self._loop, name="rnnviz-record", daemon=True)
@@ -61,12 +71,24 @@ class Recorder(QObject):
         while True:
             with self._lock:
                 item, self._pending = self._pending, None
+                self._running = None
                 if item is None:
                     self._thread = None
                     break
             token, job = item
+            with self._lock:
+                self._running = token
+
+            def report(fraction: float, token=token) -> None:
+                if self._abandon == token:
+                    raise progress.CancelledError
+                self.progress.emit(token, fraction)
+
             try:
-                result = job()
+                with progress.reporting(report, self.progress_interval):
+                    result = job()
+            except progress.CancelledError:
+                self.cancelled.emit(token)
             except Exception as exc:  # noqa: BLE001 - reported to the status bar, never raised
                 if not isinstance(exc, (ConfigError, ValueError)):
                     traceback.print_exc()
@@ -74,6 +96,13 @@ class Recorder(QObject):
             else:
                 self.finished.emit(token, result)
         self.busy.emit(False)
+
+    def cancel(self) -> bool:
+        """Drop the waiting job and stop the running one at its next step; True if one ran."""
+        with self._lock:
+            self._pending = None
+            self._abandon = self._running
+            return self._thread is not None
 
     @property
     def running(self) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rnnviz.core import progress
+
 LOOP_ON_NUMPY = True  # tests switch this off to run the torch loops a GPU uses, on the CPU
 SMALL_PRODUCT = 1 << 16  # multiply-adds below which numpy's BLAS stays on one thread: call it directly
 
@@ -60,10 +62,13 @@ def recurrent_weight(W_hh: torch.Tensor, xp, batch: int):
     return TorchRightMatmul(W_hh)
 
 
-def time_order(T: int, d: int, backward: bool = False) -> range:
-    """The steps in the direction's own order (d = 1 runs from T−1 down), or the reverse for BPTT."""
+def time_order(T: int, d: int, backward: bool = False):
+    """The steps in the direction's own order (d = 1 runs from T−1 down), or the reverse for BPTT.
+
+    The BPTT loops report each step to :mod:`rnnviz.core.progress` (progress bar, cancel)."""
     forward_in_time = (d == 0) != backward
-    return range(T) if forward_in_time else range(T - 1, -1, -1)
+    order = range(T) if forward_in_time else range(T - 1, -1, -1)
+    return progress.steps(order) if backward else order
 
 
 def shift(Hs: torch.Tensor, d: int) -> torch.Tensor:
