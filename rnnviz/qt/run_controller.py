@@ -143,7 +143,8 @@ class RunController(QObject):
 
     def _on_job_progress(self, token: int, fraction: float) -> None:
         if self._job is not None and self._job[0] == token and not self._closing:
-            self.progress_changed.emit((f"{self._busy_text} %p%", int(1000 * fraction), 1000))
+            # the status bar already says what runs: the narrow bar shows only how far it got
+            self.progress_changed.emit(("%p%", int(1000 * fraction), 1000))
 
     def _on_job_cancelled(self, token: int) -> None:
         if self._closing or self._job is None or self._job[0] != token or not self.state.is_current(token):
