@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import math
 import os
 import signal
@@ -90,24 +91,10 @@ def _add_run_flags(p: argparse.ArgumentParser, out_help: str, steps_help: str) -
 
 
 def _add_export(sub) -> None:
-    """Wire ``rnnviz export`` from rnnviz.export.cli, or a placeholder until it exists."""
-    try:
-        from rnnviz.export import cli as export_cli
-    except ImportError as exc:
-        reason = str(exc)
-    except Exception as exc:  # a broken export module must not take the whole CLI down
-        reason = f"{type(exc).__name__}: {exc}"
-    else:
-        export_cli.add_parser(sub)
-        return
-    p = sub.add_parser("export", help="figures and animations from a trace (not available yet)")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=lambda args: _unavailable("export", reason))
+    """Wire ``rnnviz export`` from rnnviz.export.cli."""
+    from rnnviz.export import cli as export_cli
 
-
-def _unavailable(what: str, reason: str) -> int:
-    _say(f"{what} is not available yet in this installation ({reason})")
-    return EXIT_USAGE
+    export_cli.add_parser(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -366,15 +353,12 @@ def cmd_train(args) -> int:
 
 def cmd_lessons(args) -> int:
     """``rnnviz lessons``: one lesson per line, its name then a one-line description."""
-    try:
-        from rnnviz.app.lessons import list_lessons
-    except ImportError:
-        _say("no lessons are installed yet (rnnviz.app.lessons is missing)")
-        return EXIT_OK
+    from rnnviz.app.lessons import list_lessons
+
     lessons = list(list_lessons())
     width = max((len(str(lesson.name)) for lesson in lessons), default=0)
     for lesson in lessons:
-        desc = " ".join(str(getattr(lesson, "description", "") or "").split())
+        desc = " ".join(lesson.description.split())
         print(f"{lesson.name:<{width}}  {desc}".rstrip())
     return EXIT_OK
 
@@ -405,13 +389,15 @@ def cmd_gui(args) -> int:
         _say("cannot open the GUI: no display (DISPLAY/WAYLAND_DISPLAY unset); "
              "use --screenshot PATH.png, or a headless command (see 'rnnviz --help')")
         return EXIT_USAGE
-    try:
-        from rnnviz.qt.app import run_gui
-    except ImportError as exc:
-        missing = getattr(exc, "name", None) or str(exc)
-        _say(f"cannot open the GUI: {missing} is not installed ({exc}); "
+    # the GUI's libraries are an optional install (checked without importing them here);
+    # rnnviz's own modules are imported plainly
+    missing = [name for name in ("PySide6", "pyqtgraph") if importlib.util.find_spec(name) is None]
+    if missing:
+        _say(f"cannot open the GUI: {' and '.join(missing)} not installed; "
              "install it with 'pip install PySide6-Essentials pyqtgraph'")
         return EXIT_USAGE
+    from rnnviz.qt.app import run_gui
+
     lesson = args.lesson
     if lesson is None and config is None:
         lesson = DEFAULT_LESSON
