@@ -124,7 +124,7 @@ def test_exploding_run_is_data_not_a_crash():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # overflow is data here: no RuntimeWarning either
-        trace = rnnviz.record(model, x, torch.ones(2, 1))
+        trace = rnnviz.record(model, x, torch.ones(2, 1), loss="mse")
     assert trace.nonfinite
     assert trace.nonfinite_steps().any()
     assert not np.isfinite(trace.loss) or not np.isfinite(trace.grad_norm)

@@ -82,7 +82,7 @@ def test_failed_write_keeps_the_old_file(trace, tmp_path):
 def test_nan_trace_round_trips(tmp_path):
     model = rnnviz.build_model(rnnviz.ModelConfig(cell="rnn", activation="relu", input_size=1, hidden_size=3,
                                                   init="identity", init_scale=50.0))
-    t = rnnviz.record(model, torch.ones(300, 1, 1), torch.ones(1, 1))
+    t = rnnviz.record(model, torch.ones(300, 1, 1), torch.ones(1, 1), loss="mse")
     assert t.nonfinite
     back = Trace.load(t.save(tmp_path / "nan.npz"))
     assert back.nonfinite and back.nonfinite_steps().any()

@@ -14,11 +14,58 @@ is present at all, ``L`` is a differentiable zero (e.g. an early truncated-BPTT 
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from torch.nn import functional
 
 IGNORE = -100
 LOSSES = ("mse", "ce", "bce")
+
+# id(targets) → (weak reference, loss) for the targets of every TaskBatch made: ``x, y = batch``
+# loses the batch, but ``y`` still says which loss its task uses.
+_TASK_TARGETS: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def remember_task_loss(y: torch.Tensor, loss: str) -> None:
+    """Note that targets ``y`` belong to a task whose loss is ``loss`` (TaskBatch does this)."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    key = id(y)
+    _TASK_TARGETS[key] = (weakref.ref(y), loss)
+    weakref.finalize(y, _TASK_TARGETS.pop, key, None)
+
+
+def task_loss_of(y: torch.Tensor) -> str | None:
+    """The loss of the task ``y`` came from (these very targets, not a copy), or None."""
+    entry = _TASK_TARGETS.get(id(y))
+    return entry[1] if entry is not None and entry[0]() is y else None
+
+
+def resolve_loss(y: torch.Tensor, loss: str = "auto") -> str:
+    """The loss to use for targets ``y``: ``loss`` itself unless it is "auto", else
+
+    * the task's own loss when ``y`` are the targets of a TaskBatch;
+    * "ce" for integer class targets;
+    * "mse" for float targets with a value outside [0, 1] (they cannot be binary labels);
+    * otherwise ValueError: float targets in [0, 1] could be regression targets or binary labels,
+      and MSE on a BCE task gives a wrong loss and wrong gradients without any sign of it.
+    """
+    if loss != "auto":
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be 'auto' or one of {', '.join(LOSSES)}, got {loss!r}")
+        return loss
+    known = task_loss_of(y)
+    if known is not None:
+        return known
+    if not torch.is_floating_point(y):
+        return "ce"
+    present = y[~torch.isnan(y)]
+    if present.numel() == 0 or bool(((present < 0) | (present > 1)).any()):
+        return "mse"
+    raise ValueError("loss='auto' cannot tell whether float targets in [0, 1] are regression targets (mse) "
+                     "or binary labels (bce): pass loss='mse' or loss='bce', or record(model, batch) "
+                     "with the task's TaskBatch, which knows its loss")
 
 
 def _masked_mean(per_elem: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

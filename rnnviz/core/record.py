@@ -23,27 +23,41 @@ import torch
 
 from rnnviz.core import progress
 from rnnviz.core.cells.loops import shift, time_order
-from rnnviz.core.losses import task_loss
+from rnnviz.core.losses import resolve_loss, task_loss
 from rnnviz.core.numerics import fast_mode
+from rnnviz.core.tasks import TaskBatch
 from rnnviz.core.trace import Trace
 
 
-def _infer_loss(y: torch.Tensor) -> str:
-    return "ce" if not torch.is_floating_point(y) else "mse"
+def record(model, x, y=None, loss: str = "auto", clip_norm: float | None = None,
+           clip_value: float | None = None, engine: str = "bptt", meta: dict | None = None) -> Trace:
+    """Run a batch through ``model``, backpropagate its loss, return a Trace (nothing is updated).
 
-
-def record(model, x, y, loss: str = "auto", clip_norm: float | None = None, clip_value: float | None = None,
-           engine: str = "bptt", meta: dict | None = None) -> Trace:
-    """Run ``x`` (T, B, I) through ``model``, backpropagate the task loss against ``y``, return a Trace.
-
-    ``y`` follows :mod:`rnnviz.core.tasks` (float targets → MSE, integer classes → cross-entropy,
-    no time axis → only the last step has a target). ``clip_norm`` / ``clip_value`` report what
+    ``record(model, batch)`` with a :class:`~rnnviz.core.tasks.TaskBatch` uses the task's own
+    loss and labels the trace with the batch (task, tokens, vocab). ``record(model, x, y)``
+    takes x (T, B, I) and targets laid out as in :mod:`rnnviz.core.tasks` (no time axis → only
+    the last step has a target); ``loss="auto"`` then uses the task's loss when ``y`` came from
+    a task batch, cross-entropy for integer classes, MSE for float targets that cannot be
+    binary labels, and refuses to guess between MSE and BCE for float targets in [0, 1]
+    (see :func:`rnnviz.core.losses.resolve_loss`). ``clip_norm`` / ``clip_value`` report what
     clipping would do to the parameter gradients; the weights are never changed. Runs in
     :func:`rnnviz.core.numerics.fast_mode`: subnormals flushed to zero (values below 1.2e-38
     become 0; ``RNNVIZ_FLUSH=0`` keeps them), the caller's settings restored on return.
     """
+    if isinstance(x, TaskBatch):
+        if y is not None:
+            raise TypeError("record(model, batch) takes its targets from the batch: do not pass y as well")
+        from rnnviz.core.train import batch_meta  # train builds on record
+
+        batch = x
+        x, y = batch.x, batch.y
+        loss = batch.loss if loss == "auto" else loss
+        meta = {**batch_meta(batch), **(meta or {})}
+    elif y is None:
+        raise TypeError("record needs targets: record(model, x, y) or record(model, batch) with a TaskBatch")
     if engine not in ("bptt", "autograd"):
         raise ValueError(f"engine must be 'bptt' or 'autograd', not {engine!r}")
+    loss = resolve_loss(y, loss)
     with np.errstate(all="ignore"), fast_mode():
         return _record(model, x, y, loss, clip_norm, clip_value, engine, meta)
 
@@ -57,7 +71,6 @@ def _record(model, x, y, loss, clip_norm, clip_value, engine, meta) -> Trace:
     device = model.device
     x = x.to(device=device, dtype=torch.float32)
     y = y.to(device)
-    loss = _infer_loss(y) if loss == "auto" else loss
     params = dict(model.named_parameters())
     if engine == "autograd" or model.spec.backward is None:  # a cell without a hand-written BPTT
         states, grads, y_hat, L, per_step = _autograd_engine(model, x, y, loss, params)
@@ -233,17 +246,37 @@ def _np(t):
     return None if t is None else t.detach().float().cpu().numpy()
 
 
+NORM_CHUNK = 1 << 22  # elements converted to float64 at a time: bounded extra memory at any size
+
+
+def step_norms(grad: np.ndarray | None) -> np.ndarray | None:
+    """‖grad[k, t]‖ over batch and units: (K, T, B, H) float32 → (K, T) float32.
+
+    The squares are summed in float64: in float32 the square of a gradient element below
+    ~1e-19 underflows (to 0 below ~1e-23, subnormal in between, and flushed to 0 in fast
+    mode), so a vanishing gradient's norm would read 0 around 1e-22 instead of following the
+    truth. Every norm above ~1e-38 (float32's smallest normal) is stored true to float32
+    precision; huge gradients no longer overflow in the squares either.
+    """
+    if grad is None:
+        return None
+    K, T = grad.shape[:2]
+    flat = torch.from_numpy(grad).reshape(K, T, -1)
+    out = torch.empty(K, T, dtype=torch.float64)
+    step = max(1, NORM_CHUNK // max(1, K * flat.shape[2]))
+    for t0 in range(0, T, step):
+        out[:, t0:t0 + step] = torch.linalg.vector_norm(flat[:, t0:t0 + step], dim=2, dtype=torch.float64)
+    return out.numpy().astype(np.float32)
+
+
 def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_value, meta, loss):
     total, after, clipped, per_param, per_param_after = clip_report(grads["params"], clip_norm, clip_value)
-    gh = grads["hidden"]
-    gc = grads["cell"]
+    gh, gc = _np(grads["hidden"]), _np(grads["cell"])
     trace = Trace(
         inputs=_np(x), outputs=_np(y_hat), targets=y.detach().cpu().numpy(),
         step_loss=_np(torch.as_tensor(per_step)).astype(np.float32),
-        hidden=_np(states["hidden"]), grad_hidden=_np(gh),
-        grad_hidden_norm=_np(gh.flatten(2).norm(dim=2)),
-        cell=_np(states["cell"]), grad_cell=_np(gc),
-        grad_cell_norm=None if gc is None else _np(gc.flatten(2).norm(dim=2)),
+        hidden=_np(states["hidden"]), grad_hidden=gh, grad_hidden_norm=step_norms(gh),
+        cell=_np(states["cell"]), grad_cell=gc, grad_cell_norm=step_norms(gc),
         gates={k: _np(v) for k, v in states["gates"].items()},
         loss=float(L), grad_norm=total, grad_norm_clipped=after, clipped=clipped, nonfinite=False,
         param_grad_norms=per_param,

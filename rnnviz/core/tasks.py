@@ -29,6 +29,8 @@ import numpy as np
 import torch
 from torch.nn import functional
 
+from rnnviz.core.losses import remember_task_loss
+
 IGNORE = -100  # CE target value meaning "no target at this step"
 MAX_SIZE = 100_000
 PAD = "<pad>"
@@ -48,6 +50,9 @@ class TaskBatch:
     tokens: list[str] | None = None  # input tokens of sample 0, length T
     name: str = ""
     meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        remember_task_loss(self.y, self.loss)  # ``x, y = batch`` still knows its loss in record()
 
     def __iter__(self):
         yield self.x

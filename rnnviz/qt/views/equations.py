@@ -240,7 +240,7 @@ class EquationsView(TraceView):
             rows.append(f"mean {self._symbols.get(g, g)} (PyTorch <code>{g}</code>) = {_fmt(n[f'gate_{g}'])}"
                         f" &nbsp; {_vec(v)}")
         if self.phase != "forward":
-            gn = float(np.linalg.norm(tr.grad_hidden[k, t, b]))
+            gn = float(np.linalg.norm(tr.grad_hidden[k, t, b].astype(np.float64)))  # float32 squares underflow
             n["grad_norm"] = gn
             rows.append(f"‖∂L/∂h<sub>{t + 1}</sub>‖ = {_fmt(gn)} (sample {b})")
         sl = float(tr.step_loss[t]) if tr.step_loss is not None else float("nan")
