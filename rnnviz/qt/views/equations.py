@@ -2,10 +2,10 @@
 of the current step.
 
 The equations come from the cell registry (:mod:`rnnviz.core.cells`) as plain Unicode
-(``c̃_t``, ``h_{t−1}``). Qt's rich text misplaces combining accents next to subscripts (the
-tilde of c̃ fell off and landed on the Γ of the next line), so every line and every symbol with
-an accent is typeset here into an image: subscripts are drawn smaller and lower, and a tilde is
-drawn as a curve over its letter, never left to the font.
+(``x_t``, ``h_{t−1}``, letters with a combining tilde). Qt's rich text misplaces combining accents
+next to subscripts (the LSTM candidate's tilde fell off and landed on the next line's gate), so
+every line and every symbol with an accent is typeset here into an image: subscripts are drawn
+smaller and lower, and a tilde is drawn as a curve over its letter, never left to the font.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ class EquationsView(TraceView):
         return f"<img src='{key}'>"
 
     def _prose(self, text: str) -> str:
-        """Plain text with subscripts as <sub> and accented symbols (c̃_t) as typeset images."""
+        """Plain text with subscripts as <sub> and accented symbols (a candidate's tilde) as typeset images."""
         parts, last = [], 0
         for m in _ACCENTED.finditer(text):
             parts.append(_SUB.sub(r"\1<sub>\2</sub>", html.escape(text[last:m.start()], quote=False)))
