@@ -191,3 +191,14 @@ def test_huge_runs_draw_a_window_that_follows_the_cursor(qtbot):
     first, last = v.visible_steps
     assert first <= 2500 <= last
     assert np.isfinite(v.strip.levels).all()
+
+
+def test_vanishing_gradient_norms_survive_flushed_subnormals(qtbot):
+    """float32 squares of a 1e-21 gradient are subnormal; with subnormals flushed (record's
+    fast mode) the norm read 0 and the vanishing lesson said "nothing reaches the first step"."""
+    tr = run(cell="rnn", task="adding", seq_len=100, batch_size=4, hidden_size=16)
+    exact = np.sqrt((np.linalg.norm(tr.grad_hidden.astype(np.float64), axis=3) ** 2).sum(axis=2))
+    assert exact[0, 0] < 1e-15, "this run's gradient really vanishes"
+    np.testing.assert_allclose(tr.grad_hidden_norm, exact, rtol=1e-4)
+    v = make_view(qtbot, tr)
+    assert np.isfinite(v.grad_log[0, 0]).all(), "every sample's gradient at step 1 is drawn, none is 0"

@@ -212,10 +212,10 @@ class GraphView(TraceView):
             self.mean_c = trace.cell.mean(axis=3) if trace.cell is not None else None
             self.act_level = absmax(self.mean_h)
             self.c_level = absmax(self.mean_c) if self.mean_c is not None else 1.0
-            gh = np.sqrt(np.square(trace.grad_hidden.astype(np.float32)).sum(axis=3))  # float32 like the trace
-            self.grad_log = np.log10(gh)
+            # float64: float32 squares of a vanishing gradient are subnormal, and flushed to 0
+            self.grad_log = np.log10(np.linalg.norm(trace.grad_hidden.astype(np.float64), axis=3))
             if trace.grad_cell is not None:
-                self.grad_c_log = np.log10(np.sqrt(np.square(trace.grad_cell.astype(np.float32)).sum(axis=3)))
+                self.grad_c_log = np.log10(np.linalg.norm(trace.grad_cell.astype(np.float64), axis=3))
             else:
                 self.grad_c_log = None
         fin = self.grad_log[np.isfinite(self.grad_log)]
