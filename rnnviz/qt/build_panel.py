@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.core.cells import CELLS
-from rnnviz.core.config import ACTIVATIONS, CLIPS, INITS, OPTIMIZERS, RunConfig
+from rnnviz.core.config import ACTIVATIONS, CLIPS, INITS, MAX_HIDDEN, MAX_LAYERS, MAX_SIZE, OPTIMIZERS, RunConfig
 from rnnviz.core.device import available_devices
 from rnnviz.core.tasks import TASKS
 
@@ -115,16 +115,18 @@ class BuildPanel(QWidget):
         net, f = _group("Network")
         c["cell"] = _combo([(spec.display, name) for name, spec in CELLS.items()])
         c["activation"] = _combo([(x, x) for x in ACTIVATIONS])
-        c["hidden_size"] = _spin(1, 1024)
-        c["num_layers"] = _spin(1, 8)
+        # spin boxes accept more than the config does: a value out of range reaches the config's
+        # check, which refuses it with a message (a spin box would clamp it without a word)
+        c["hidden_size"] = _spin(1, 10 * MAX_HIDDEN)
+        c["num_layers"] = _spin(1, 10 * MAX_LAYERS)
         c["bidirectional"] = QCheckBox("both directions")
         c["init"] = _combo([(x, x) for x in INITS])
-        c["init_scale"] = _dspin(0.0, 10.0, 0.05, 2)
+        c["init_scale"] = _dspin(0.0, 1000.0, 0.05, 2)
         fb = QWidget()
         fbl = QHBoxLayout(fb)
         fbl.setContentsMargins(0, 0, 0, 0)
         c["forget_bias_on"] = QCheckBox("set")
-        c["forget_bias"] = _dspin(-10.0, 10.0, 0.5, 2)
+        c["forget_bias"] = _dspin(-1000.0, 1000.0, 0.5, 2)
         fbl.addWidget(c["forget_bias_on"])
         fbl.addWidget(c["forget_bias"], 1)
         for label, key, w in (("Cell", "cell", None), ("Activation", "activation", None),
@@ -140,8 +142,13 @@ class BuildPanel(QWidget):
         self.task_help = QLabel()
         self.task_help.setWordWrap(True)
         self.task_help.setStyleSheet("color: #555;")
-        c["seq_len"] = _spin(1, 5000)
-        c["batch_size"] = _spin(1, 512)
+        c["seq_len"] = _spin(1, 10 * MAX_SIZE)
+        c["batch_size"] = _spin(1, 10 * MAX_SIZE)
+        self.seq_len_note = QLabel()  # when the task runs another T than the box says
+        self.seq_len_note.setObjectName("seq_len_note")
+        self.seq_len_note.setWordWrap(True)
+        self.seq_len_note.setStyleSheet("color: #a05a00;")
+        self.seq_len_note.hide()
         c["text"] = QPlainTextEdit()
         c["text"].setPlaceholderText("Type a sentence, e.g. This morning I took my cat for a walk.")
         c["text"].setFixedHeight(60)
@@ -151,6 +158,7 @@ class BuildPanel(QWidget):
         f.addRow("Task", c["task"])
         f.addRow(self.task_help)
         f.addRow("Sequence length T", c["seq_len"])
+        f.addRow(self.seq_len_note)
         f.addRow("Batch size", c["batch_size"])
         f.addRow("Own text", c["text"])
         f.addRow("", self.text_button)
@@ -159,11 +167,11 @@ class BuildPanel(QWidget):
         # -- training -----------------------------------------------------------------
         train, f = _group("Training")
         c["optimizer"] = _combo([(x, x) for x in OPTIMIZERS])
-        c["lr"] = _dspin(1e-5, 10.0, 0.001, 5)
+        c["lr"] = _dspin(1e-6, 10000.0, 0.001, 6)
         c["clip"] = _combo([("off", "none"), ("by norm", "norm"), ("by value", "value")])
         assert [d for _, d in _items(c["clip"])] == list(CLIPS)
         c["threshold"] = _dspin(0.001, 1e6, 0.5, 3)
-        c["steps"] = _spin(1, 100000)
+        c["steps"] = _spin(1, 100_000_000)
         f.addRow("Optimizer", c["optimizer"])
         f.addRow("Learning rate", c["lr"])
         f.addRow("Clipping", c["clip"])
@@ -190,6 +198,8 @@ class BuildPanel(QWidget):
 
         self.load_config(state.config)
         state.events.subscribe("config", self.load_config)
+        state.events.subscribe("trace", self.show_real_length)
+        self.show_real_length(state.trace)
 
     # -- state → controls ---------------------------------------------------------------
     def load_config(self, cfg: RunConfig) -> None:
@@ -289,8 +299,23 @@ class BuildPanel(QWidget):
         else:
             ok = self.state.set_config(**pending)
         if not ok:
-            self.load_config(self.state.config)  # snap back to what is valid
+            self.load_config(self.state.config)  # snap back to what is valid, and say so
+            kept = ", ".join(f"{k} = {self._shown(k)}" for k in pending if k in self.controls)
+            if kept:
+                self.state.status = f"{self.state.status} — kept {kept}"
         return ok
+
+    def _shown(self, key: str) -> str:
+        value = self.value(key)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def show_real_length(self, trace) -> None:
+        """Say so when the task runs another T than the box shows (e.g. sentiment's sentences)."""
+        cfg = self.state.config
+        real = trace.seq_len if trace is not None and trace.meta.get("task") == cfg.task.name else None
+        differs = real is not None and real != cfg.task.seq_len
+        self.seq_len_note.setText(f"this task runs T = {real} (it sets its own length)" if differs else "")
+        self.seq_len_note.setVisible(differs)
 
     def _set_without_forget_bias(self, pending: dict) -> bool:
         from rnnviz.core.config import ConfigError

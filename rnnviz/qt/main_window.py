@@ -42,8 +42,10 @@ from rnnviz.qt.lazy_views import LazyViews
 from rnnviz.qt.lesson_browser import LessonBrowser
 from rnnviz.qt.lesson_controller import LessonController
 from rnnviz.qt.menus import SHORTCUTS, build_menus
+from rnnviz.qt.run_bar import RunBar
 from rnnviz.qt.run_controller import RunController
 from rnnviz.qt.session_controller import SessionController
+from rnnviz.qt.tab_strip import TabStrip
 from rnnviz.qt.timeline import TimelineBar
 from rnnviz.qt.views import VIEW_CLASSES
 from rnnviz.qt.workers import start_warm_up, wait_warm_up
@@ -61,7 +63,8 @@ class MainWindow(QMainWindow):
 
     Public attributes: ``state``, ``views`` (:class:`LazyViews`, name → TraceView: a tab's view
     is created the first time the tab is shown or ``views[name]`` is read), ``tab_names``,
-    ``tabs``, ``build_panel``, ``build_dock``, ``lesson_browser``, ``lesson_dock``, ``timeline``,
+    ``tabs`` (its own bar hidden) and ``tab_strip`` (the tabs, wrapping), ``run_bar`` (Train /
+    Pause / Stop / Step), ``build_panel``, ``build_dock``, ``lesson_browser``, ``lesson_dock``, ``timeline``,
     ``actions`` (name → QAction), the menus, the status-bar labels and the five controllers.
     Methods: :meth:`show_view`, :meth:`set_phase`, :meth:`refresh_views`, and shortcuts to the
     training and compare controllers (:meth:`record`, :meth:`record_sync`, :meth:`train`,
@@ -86,6 +89,8 @@ class MainWindow(QMainWindow):
         self.export_controller = ExportController(self, self.session_controller)
         self.lesson_controller = LessonController(self, self.lesson_browser)
         self.build_panel.text_submitted.connect(self.training_controller.run_text)
+        self.run_bar = RunBar(self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.run_bar)
         self.actions = build_menus(self)
 
         s = self.state
@@ -130,7 +135,15 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         if names:
             self.views[names[self.tabs.currentIndex()]]  # the tab in front is built now
-        self.splitter.addWidget(self.tabs)
+        # the view tabs wrap onto a second row when narrow: never hidden behind scroll arrows
+        self.tab_strip = TabStrip(self.tabs)
+        pane = QWidget()
+        pane_box = QVBoxLayout(pane)
+        pane_box.setContentsMargins(0, 2, 0, 0)
+        pane_box.setSpacing(2)
+        pane_box.addWidget(self.tab_strip)
+        pane_box.addWidget(self.tabs, 1)
+        self.splitter.addWidget(pane)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setSizes([400, 600])

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
 from rnnviz.qt import theme
@@ -23,7 +24,6 @@ from rnnviz.qt import theme
 SCALE = 1.8  # font and line factor in presentation mode
 FONT_FACTOR = 1.6  # widget fonts (menus, labels, lists)
 BUTTON_PX = 56  # step / play controls
-TAB_FONT_FACTOR = 1.25  # the view tabs: ten names fit beside the lesson dock at 1600 px
 LIST_FONT_FACTOR = 1.3  # the lesson list: all nine titles visible at 1000 px height
 GRAPH_SHARE = 0.6  # the unrolled graph's share of the height: the main picture in a classroom
 
@@ -58,19 +58,12 @@ def _big_controls(window, on: bool) -> None:
             b.setIconSize(b.property("rnnviz_normal_size"))
 
 
-def _tab_bar(window, on: bool, normal_size: float) -> None:
-    """View tabs in presentation mode: a smaller font than the rest (all ten names fit), never
-    elided, scroll buttons when the window is narrow, each name in its tooltip."""
-    tabs = window.tabs
-    bar = tabs.tabBar()
-    font = bar.font()
-    font.setPointSizeF(normal_size * (TAB_FONT_FACTOR if on else 1.0))
-    bar.setFont(font)
-    bar.setElideMode(Qt.TextElideMode.ElideNone)
-    bar.setUsesScrollButtons(True)
-    for i in range(tabs.count()):
-        if not tabs.tabToolTip(i):
-            tabs.setTabToolTip(i, tabs.tabText(i))
+def _tab_bar(window, on: bool) -> None:
+    """View tabs in presentation mode: the window's large font (the strip wraps onto a second
+    row rather than hiding a tab)."""
+    strip = window.tab_strip
+    strip.setFont(window.font() if on else QFont())  # QFont(): follow the window again
+
 
 
 def _graph_first(window, on: bool) -> None:
@@ -110,7 +103,7 @@ def apply_presentation(window, on: bool = True) -> None:
     window.setProperty(_PROP_ON, on)
     normal = window.property("rnnviz_normal_font")
     base = normal.pointSizeF() if normal is not None and normal.pointSizeF() > 0 else 10.0
-    _tab_bar(window, on, base)
+    _tab_bar(window, on)
     build = window.build_dock  # room for the views; View ▸ Build brings it back
     if on:
         window.setProperty("rnnviz_build_visible", build.isVisible())
@@ -119,6 +112,7 @@ def apply_presentation(window, on: bool = True) -> None:
         build.show()
     _theme(on)
     _big_controls(window, on)
+    window.run_bar.set_presenting(on)
     _graph_first(window, on)
     # views restyle through theme.on_change; re-push the trace so cached text items pick fonts up
     if window.state.trace is not None:
