@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen, QPolygonF
 
 from rnnviz.core.graph_text import label_color
 from rnnviz.qt import theme
@@ -61,10 +61,21 @@ class _Styles:
         return b
 
     def pen(self, key):
+        """An edge pen: cosmetic (its width in screen pixels, scaled by the theme)."""
         p = self.pens.get(key)
         if p is None:
             rgb, width, style = key
             p = self.pens[key] = theme.pen(QColor(*rgb), width, style)
+        return p
+
+    def outline(self, key):
+        """A node outline: its width in scene units, so it grows and shrinks with the node
+        (a cosmetic selection ring of 11 px swallowed the small nodes of a zoomed-out graph)."""
+        p = self.pens.get(("node", key))
+        if p is None:
+            rgb, width, style = key
+            p = QPen(QColor(*rgb), width * (1.4 if theme.is_high_contrast() else 1.0), style)
+            self.pens[("node", key)] = p
         return p
 
 
@@ -88,9 +99,9 @@ def recolor(view) -> None:
     lit = _rgb(LIT)
     nonfinite = _rgb(theme.NONFINITE)
     solid, dot, dash = Qt.PenStyle.SolidLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashLine
-    outline = (_rgb(theme.color("node_outline")), 1.2, solid)
-    select = (_rgb(theme.color("select")), 4.0, solid)
-    bad_pen = ((0, 0, 0), 2.5, dash)
+    outline = (_rgb(theme.color("node_outline")), 1.5, solid)  # node pens in scene units
+    select = (_rgb(theme.color("select")), 5.0, solid)
+    bad_pen = ((0, 0, 0), 3.0, dash)
     faint = (_rgb(theme.color("edge")), 1.0, dot)
     edge_rgb, c_rgb = _rgb(theme.color("edge")), (46, 125, 50)
     mean_h, grad_log, grad_c_log, mean_c = view.mean_h, view.grad_log, view.grad_c_log, view.mean_c
@@ -168,7 +179,7 @@ def recolor(view) -> None:
             view.label_items[n].setBrush(styles.brush(label_color(color)))
         if style.get((n, "p")) != pen:
             style[(n, "p")] = pen
-            item.setPen(styles.pen(pen))
+            item.setPen(styles.outline(pen))
     # edges: width and colour from the gradient arriving at the destination (log scale)
     for e in edges:
         wn, ut, vt, dashed = view.edge_info[e]

@@ -343,7 +343,7 @@ class GraphView(TraceView):
         self._add_row_labels(ink)
         self._set_captions()
         self.window_text = (f"steps {a + 1}–{b + 1} of {N} drawn (the window follows the cursor)"
-                            if (a, b) != (0, N - 1) else f"{N} steps")
+                            if (a, b) != (0, N - 1) else f"{N} step{'s' if N != 1 else ''}")
         self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-12, -10, 12, 10))
 
     def _scene_pos(self, n) -> tuple[float, float]:

@@ -89,10 +89,14 @@ class ColorBar(QWidget):
         p.setPen(QPen(ink, 1))
         p.drawRect(ramp)
         p.setFont(theme.font(9))
-        for frac, text in self.ticks:
-            x = x0 + frac * (x1 - x0)
+        spots = [(x0 + f * (x1 - x0), fm.horizontalAdvance(t), t) for f, t in self.ticks]
+        kept = spots[:1]
+        for x, w, t in spots[1:-1]:  # a middle label only where it overlaps neither neighbour
+            if x - w / 2 > kept[-1][0] + kept[-1][1] / 2 + 4 and x + w / 2 < spots[-1][0] - spots[-1][1] / 2 - 4:
+                kept.append((x, w, t))
+        kept += spots[-1:] if len(spots) > 1 else []
+        for x, w, text in kept:
             p.drawLine(int(x), int(y0 + bar), int(x), int(y0 + bar + 3))
-            w = fm.horizontalAdvance(text)
             p.drawText(QRectF(x - w / 2 - 1, y0 + bar + 2, w + 2, line), Qt.AlignmentFlag.AlignCenter, text)
         if self.nonfinite:
             sx = x1 + pad + 4
@@ -149,7 +153,7 @@ class GradientStrip(pg.PlotWidget):
 
     def restyle(self) -> None:
         fm = QFontMetricsF(theme.font(8))
-        self.setFixedHeight(int(max(40.0, 3.0 * fm.height())))
+        self.setFixedHeight(int(max(44.0, 3.6 * fm.height())))
         ax = self.getAxis("left")
         ax.setTickFont(theme.font(8))
         ax.setTextPen(theme.pen(theme.foreground(), 1))
