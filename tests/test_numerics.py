@@ -122,6 +122,9 @@ def test_choose_threads_order_flag_then_env_then_free_cores(monkeypatch):
     assert numerics.choose_threads("5") == 5
     assert numerics.choose_threads() == 3
     monkeypatch.delenv(numerics.THREADS_ENV)
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")  # an explicit OpenMP choice is torch's count
+    assert numerics.choose_threads() == torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS")
     n = numerics.choose_threads(limit=64)
     assert 1 <= n <= numerics.free_cores()
     assert numerics.choose_threads(limit=1) == 1
@@ -137,14 +140,18 @@ def test_flushing_loses_nothing_above_the_subnormal_range(monkeypatch, cell):
     flushed = rnnviz.record(model, batch.x, batch.y, loss="mse")
     monkeypatch.setenv(numerics.FLUSH_ENV, "0")
     exact = rnnviz.record(model, batch.x, batch.y, loss="mse")
-    arrays = [("grad_hidden", flushed.grad_hidden, exact.grad_hidden)]
+    arrays = [("grad_hidden", flushed.grad_hidden, exact.grad_hidden, flushed.grad_hidden_norm,
+               exact.grad_hidden_norm)]
     if cell == "lstm":
-        arrays.append(("grad_cell", flushed.grad_cell, exact.grad_cell))
-    for name, a, b in arrays:  # per-step norms of the stored gradients, taken in float64
+        arrays.append(("grad_cell", flushed.grad_cell, exact.grad_cell, flushed.grad_cell_norm,
+                       exact.grad_cell_norm))
+    for name, a, b, stored_a, stored_b in arrays:  # per-step norms of the stored gradients, taken in float64
         na, nb = (np.linalg.norm(g.astype(np.float64).reshape(*g.shape[:2], -1), axis=2) for g in (a, b))
         keep = nb > 1e-30
         assert keep.sum() > 20, name  # the run really reaches small values
         np.testing.assert_allclose(na[keep], nb[keep], rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(stored_a[keep], stored_b[keep], rtol=1e-5, err_msg=name + "_norm")
+        np.testing.assert_allclose(stored_b[keep], nb[keep], rtol=1e-5, err_msg=name + "_norm vs float64")
     big = np.abs(exact.grad_hidden) > 1e-30
     np.testing.assert_allclose(flushed.grad_hidden[big], exact.grad_hidden[big], rtol=1e-4, atol=0)
     if cell == "rnn":  # the tanh RNN really vanishes to 1e-30 and below here
