@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_flags(p, out_help="trace file to write (default: trace.npz)",
                    steps_help="train this many steps before recording (default 0: the initial weights)")
     io_cli.add_model_flags(p)
+    io_cli.add_data_flags(p)
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("train", help="train headless; writes weights, history.csv, config and traces",
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_flags(p, out_help="output folder (default: rnnviz-out)",
                    steps_help="training steps (default: the config's steps)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
+    io_cli.add_data_flags(p)
     p.set_defaults(func=cmd_train)
 
     _add_export(sub)
@@ -240,6 +242,7 @@ def cmd_trace(args) -> int:
 
     if args.model:  # a saved network: rnnviz.io decides the rest
         return io_cli.cmd_trace_model(args)
+    io_cli.apply_data(args)  # --data FILE becomes the task
     cfg = config_from_args(args)
     out = Path(args.output or "trace.npz")
     if out.suffix != ".npz":
@@ -302,6 +305,7 @@ def cmd_train(args) -> int:
 
     from rnnviz.core.train import Trainer
 
+    io_cli.apply_data(args)  # --data FILE becomes the task
     cfg = config_from_args(args)
     steps = cfg.train.steps if args.steps is None else args.steps
     cfg = cfg.with_overrides(steps=steps)
