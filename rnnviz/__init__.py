@@ -17,6 +17,7 @@ from rnnviz.core.record import record
 from rnnviz.core.trace import Trace, TraceFileError
 from rnnviz.core.train import Trainer, train
 from rnnviz.io import ImportedModel, ModelImportError, load_model
+from rnnviz.notebook import show
 
 __version__ = "0.1.0"
 
@@ -38,6 +39,7 @@ __all__ = [
     "load_model",
     "record",
     "resolve_device",
+    "show",
     "tasks",
     "train",
 ]

@@ -5,8 +5,9 @@ that rnnviz's own equations reproduce the file's network to 1e-4. Optional forma
 packages (``pip install 'rnnviz[formats]'``); each is imported only when its file is opened.
 """
 
-from rnnviz.io.errors import DataFileError, ModelImportError
+from rnnviz.io.errors import DataFileError, ModelImportError, UntrustedFileError
 from rnnviz.io.imported import TOLERANCE, ImportedModel
 from rnnviz.io.models import MODEL_SUFFIXES, load_model
 
-__all__ = ["DataFileError", "ImportedModel", "MODEL_SUFFIXES", "ModelImportError", "TOLERANCE", "load_model"]
+__all__ = ["DataFileError", "ImportedModel", "MODEL_SUFFIXES", "ModelImportError", "TOLERANCE", "UntrustedFileError",
+           "load_model"]

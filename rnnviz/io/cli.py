@@ -74,10 +74,7 @@ def apply_data(args) -> None:
 
 def cmd_trace_model(args) -> int:
     """Record one trace of an imported network on a reproducible input; print the check and the summary."""
-    import torch
-
     from rnnviz.cli import EXIT_OK, UsageError, _writable_folder, trace_summary
-    from rnnviz.core.record import record
     from rnnviz.io.errors import DataFileError, ModelImportError
     from rnnviz.io.models import load_model
 
@@ -94,22 +91,8 @@ def cmd_trace_model(args) -> int:
     except (ModelImportError, DataFileError) as exc:
         raise UsageError(str(exc)) from None
     print(imported.summary(), flush=True)
-    seed = args.seed or 0
-    T, B = args.seq_len or DEFAULT_SEQ_LEN, args.batch_size or DEFAULT_BATCH
-    g = torch.Generator().manual_seed(seed)
-    meta = {"task": "random input", "shape": "many-to-many", "source": str(args.model),
-            "import": imported.summary(), "step": 0}
-    if imported.embedding is not None:
-        tokens = torch.randint(0, imported.vocab_size, (T, B), generator=g)
-        x = imported.embed(tokens)
-        meta["token_ids"] = tokens.tolist()
-        meta["task"] = "random tokens"
-    else:
-        x = torch.randn(T, B, imported.input_size, generator=g)
-    # No data given: the targets are zero, so the gradients shown are those of ½‖ŷ‖².
-    y = torch.zeros(T, B, imported.model.cfg.output_size)
-    clip = {"clip_norm": args.clip_norm, "clip_value": args.clip_value}
-    trace = record(imported.model, x, y, loss="mse", meta=meta, **clip)
+    _, trace = imported.record(args.seq_len or DEFAULT_SEQ_LEN, args.batch_size or DEFAULT_BATCH, args.seed or 0,
+                               clip_norm=args.clip_norm, clip_value=args.clip_value)
     path = trace.save(out)
     print(trace_summary(trace, path))
     return EXIT_OK

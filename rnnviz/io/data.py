@@ -33,6 +33,7 @@ SHAPES = ("next-step", "many-to-many", "many-to-one")
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 MAX_BYTES = 512 << 20
 MAX_VALUES = 50_000_000
+_REGISTERED: dict[str, dict] = {}  # task name -> how its data was loaded
 
 
 @dataclass
@@ -46,6 +47,7 @@ class SequenceData:
     source: str
     feature_names: list[str] = field(default_factory=list)
     target_names: list[str] = field(default_factory=list)
+    origin: dict = field(default_factory=dict)  # load_sequences' arguments, to load it again
 
     @property
     def input_size(self) -> int:
@@ -94,6 +96,8 @@ class SequenceData:
         """Make this data the task ``self.name`` (replacing an earlier one of that name); returns the name."""
         from rnnviz.core.tasks import TASKS, TaskSpec
 
+        _REGISTERED[self.name] = dict(self.origin)
+
         def make(seq_len: int = 50, batch_size: int = 16, seed: int = 0):
             return self.batch(seq_len, batch_size, seed)
 
@@ -141,7 +145,14 @@ def load_sequences(path: str | os.PathLike, shape: str = "next-step", target: st
     if shape != "next-step" and targets is None:
         raise DataFileError(f"{shape} needs targets: name target columns (--target), give a targets file "
                             "(--targets), or use next-step prediction")
-    return SequenceData(inputs, targets, shape, task_name(path), str(path), names, tnames)
+    origin = {"path": str(path), "shape": shape, "target": target,
+              "targets_file": None if targets_file is None else str(targets_file)}
+    return SequenceData(inputs, targets, shape, task_name(path), str(path), names, tnames, origin)
+
+
+def registered_source(task: str) -> dict | None:
+    """load_sequences' arguments for a task made by :meth:`SequenceData.register`, else None."""
+    return _REGISTERED.get(task)
 
 
 def load_text(path: str | os.PathLike) -> str:

@@ -11,6 +11,10 @@ class ModelImportError(ValueError):
     """A model file rnnviz cannot open faithfully: the message says why (and what to do)."""
 
 
+class UntrustedFileError(ModelImportError):
+    """The file needs full unpickling (it runs code); open it only if the user says they trust it."""
+
+
 class DataFileError(ValueError):
     """A data file (CSV, .npy, .npz, text) that cannot be used; the message names row and column."""
 

@@ -97,6 +97,29 @@ class ImportedModel:
             return self.embed(torch.randint(0, self.vocab_size, (seq_len, batch_size), generator=g))
         return torch.randn(seq_len, batch_size, self.input_size, generator=g)
 
+    def record(self, seq_len: int = 20, batch_size: int = 4, seed: int = 0, **clip):
+        """Record a trace on a reproducible input; returns (probe TaskBatch, Trace).
+
+        Random tokens through the embedding (else N(0, 1) inputs) and zero targets: with no data
+        the gradients shown are those of ½‖ŷ‖². ``clip``: record's clip_norm / clip_value.
+        """
+        from rnnviz.core.record import record
+        from rnnviz.core.tasks import TaskBatch
+
+        g = torch.Generator().manual_seed(seed)
+        meta = {"task": "random input", "shape": "many-to-many", "source": self.source, "import": self.summary(),
+                "step": 0}
+        if self.embedding is not None:
+            tokens = torch.randint(0, self.vocab_size, (seq_len, batch_size), generator=g)
+            x = self.embed(tokens)
+            meta.update(task="random tokens", token_ids=tokens.tolist())
+        else:
+            x = torch.randn(seq_len, batch_size, self.input_size, generator=g)
+        y = torch.zeros(seq_len, batch_size, self.model.cfg.output_size)
+        probe = TaskBatch(x, y, "mse", "many-to-many", self.model.cfg.output_size, None,
+                          [f"t{t}" for t in range(seq_len)], meta["task"], {"source": self.source})
+        return probe, record(self.model, x, y, loss="mse", meta=meta, **clip)
+
     def describe(self) -> str:
         """'LSTM H=32 L=2 bi (+embedding 100, head 5)'."""
         c = self.model.cfg

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from rnnviz.core.cells import get_cell
-from rnnviz.io.errors import ModelImportError
+from rnnviz.io.errors import ModelImportError, UntrustedFileError
 from rnnviz.io.imported import NetSpec
 
 _RNN_KEY = re.compile(r"^(?P<prefix>.*?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
@@ -59,7 +59,7 @@ def _load(path: Path, trust: bool):
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if not trust:
-            raise ModelImportError(
+            raise UntrustedFileError(
                 f"{path.name} is a pickled Python object ({_unsafe_global(exc)}), not just weights: "
                 "opening it means running code named in the file. Open it only if you trust where it "
                 "came from (CLI --trust, trust=True in Python, or confirm in the window), or save "

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox
 
-from rnnviz.qt import presentation
+from rnnviz.qt import open_model, presentation
 from rnnviz.qt.errors import guarded
 
 SHORTCUTS = [
@@ -24,6 +24,8 @@ SHORTCUTS = [
     ("Ctrl+R", "Record the current setting again (fresh weights, no training)"),
     ("Ctrl+K", "Compare two runs"),
     ("Ctrl+O / Ctrl+Shift+O", "Open a session / open a trace (.npz)"),
+    ("Ctrl+Shift+M", "Open your own model (PyTorch, ONNX, Keras)"),
+    ("Ctrl+Shift+C", "Copy a Python script that reproduces the figure"),
     ("Ctrl+1 … Ctrl+9", "Show a view tab"),
     ("F6", "Run the lesson's action"),
     ("F5", "Presentation mode"),
@@ -70,6 +72,10 @@ def build_menus(window) -> dict[str, QAction]:
     sessions.rebuild_recent()
     add("open_trace", "Open trace…", sessions.open_trace_dialog, "Ctrl+Shift+O",
         "Load a recorded run (.npz) and show it", m)
+    add("open_model", "Open model…", lambda: open_model.open_model(window), "Ctrl+Shift+M",
+        "Open your own network (PyTorch .pt, ONNX, Keras 3 .keras), checked against its framework", m)
+    add("copy_python", "Copy as Python", lambda: open_model.copy_as_python(window), "Ctrl+Shift+C",
+        "Copy a script that reproduces the figure in front from its config and seed", m)
     m.addSeparator()
     add("export_panel", "Export panel PNG/SVG…", exports.export_panel_dialog, "Ctrl+E",
         "The panel in front (or several) as PNG or SVG, with titles and colour bars", m)

@@ -1,0 +1,109 @@
+"""rnnviz in Jupyter: ``rnnviz.show(trace, panels=[...])`` displays the exporter's panels inline.
+
+The figure is the same static image the PNG exporter writes (:func:`rnnviz.export.figures.figure`),
+so a notebook, a slide and the command line show the same pixels. The returned object is what
+IPython displays (it has ``_repr_png_``); keep it to ``save`` it or read its ``png`` bytes.
+Nothing here imports Qt, so it runs on a notebook server without a display.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from rnnviz.core.trace import Trace, atomic_write
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A rendered figure: PNG bytes with IPython's display hooks."""
+
+    png: bytes
+    width: int
+    height: int
+    panels: tuple[str, ...]
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def _repr_html_(self) -> str:
+        import base64
+
+        data = base64.b64encode(self.png).decode("ascii")
+        alt = "rnnviz: " + ", ".join(self.panels)
+        return f'<img src="data:image/png;base64,{data}" width="{self.width}" alt="{alt}"/>'
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the PNG to ``path`` (atomically)."""
+        path = Path(path)
+        atomic_write(path, lambda f: f.write(self.png))
+        return path
+
+
+def show(trace: Trace | str | os.PathLike, panels: Sequence[str] | str | None = None, *,
+         size: tuple[int, int] | str = (960, 540), layer: int = 0, direction: int = 0, sample: int = 0,
+         t: int | None = None, title: str | None = None, history: Sequence[dict] | None = None,
+         scale: float = 1.0) -> Figure:
+    """Render ``panels`` of ``trace`` (a Trace or a saved .npz) as a displayable :class:`Figure`.
+
+    ``panels``: names from :data:`rnnviz.export.frames.PANELS` (hidden, cell, gates, gradients,
+    loss, outputs, graph); default the exporter's. ``layer``/``direction``/``sample`` pick what
+    the heatmaps show; ``t`` highlights one time step; ``history`` feeds the loss panel.
+    """
+    from rnnviz.export.figures import figure, png_bytes
+    from rnnviz.export.frames import DEFAULT_PANELS, parse_panels
+
+    if not isinstance(trace, Trace):
+        trace = Trace.load(trace)
+    names = parse_panels(panels) if panels is not None else list(DEFAULT_PANELS)
+    k = trace.index(layer, direction)
+    scene = figure(trace, names, size, history=history, k=k, sample=sample, t=t, title=title)
+    png = png_bytes(scene, scale)
+    with Image.open(io.BytesIO(png)) as im:
+        width, height = im.size
+    return Figure(png=png, width=width, height=height, panels=tuple(names))
+
+
+def python_script(config, *, steps: int = 0, panels: Sequence[str] | None = None, layer: int = 0,
+                  direction: int = 0, sample: int = 0, t: int | None = None, size=(960, 540),
+                  model_path: str | None = None, trust: bool = False, output: str = "rnnviz-figure.png") -> str:
+    """A standalone script that rebuilds a run from its config and seed and saves its figure.
+
+    What the window's *Copy as Python* puts on the clipboard. ``config`` is the run's
+    :class:`~rnnviz.core.config.RunConfig`; ``steps`` the training steps taken (0: the recorded
+    initial weights); ``model_path`` an imported model file instead of a built network.
+    """
+    from pprint import pformat
+
+    from rnnviz.io.data import registered_source
+
+    cfg = config.to_dict()
+    names = list(panels) if panels is not None else None
+    show = (f"fig = rnnviz.show(trace, panels={names!r}, size={tuple(size)!r}, layer={layer}, "
+            f"direction={direction}, sample={sample}, t={t!r})")
+    lines = ["# Reproduces an rnnviz figure from its config and seed (made by rnnviz's Copy as Python).",
+             "import rnnviz", ""]
+    if model_path is not None:
+        lines += [f"imported = rnnviz.load_model({str(model_path)!r}{', trust=True' if trust else ''})",
+                  "print(imported.summary())",
+                  f"probe, trace = imported.record(seq_len={config.task.seq_len}, "
+                  f"batch_size={config.task.batch_size}, seed={config.model.seed})"]
+    else:
+        data = registered_source(config.task.name)
+        if data is not None:
+            lines += ["from rnnviz.io.data import load_sequences", "",
+                      f"load_sequences({data['path']!r}, shape={data['shape']!r}, target={data['target']!r}, "
+                      f"targets_file={data['targets_file']!r}).register()  # the task {config.task.name!r}"]
+        lines += ["from rnnviz.app.actions import record_run, train_run", "",
+                  f"cfg = rnnviz.RunConfig.from_dict({pformat(cfg, indent=1, width=100, sort_dicts=False)})"]
+        if steps:
+            lines.append(f"trace = train_run(cfg, steps={int(steps)}).trace")
+        else:
+            lines.append("trace = record_run(cfg).trace")
+    lines += [show, f"fig.save({output!r})", "fig  # in Jupyter this displays the figure", ""]
+    return "\n".join(lines)

@@ -1,0 +1,159 @@
+"""File → Open model… and Copy as Python in the real window (offscreen, pytest-qt)."""
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+from torch import nn
+
+import rnnviz
+from rnnviz.app.state import SessionState
+from rnnviz.qt.main_window import MainWindow
+from rnnviz.qt.open_model import copy_as_python, imported_on_screen, open_model
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class EmbedLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(9, 3)
+        self.rnn = nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True, dropout=0.1)
+        self.out = nn.Linear(10, 2)
+
+    def forward(self, tokens):
+        return self.out(self.rnn(self.emb(tokens))[0])
+
+
+@pytest.fixture
+def window(qtbot):
+    cfg = rnnviz.RunConfig().with_overrides(hidden_size=8, seq_len=12, batch_size=4)
+    win = MainWindow(SessionState(cfg))
+    qtbot.addWidget(win)
+    win.resize(1300, 850)
+    win.show()
+    assert win.record_sync()
+    yield win
+    win.shutdown()
+
+
+def _answer_trust_box(button):
+    """Click ``button`` on the trust question as soon as it is up (it runs its own event loop)."""
+    def click():
+        boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "confirm_trust" and w.isVisible()]
+        if not boxes:
+            QTimer.singleShot(20, click)
+            return
+        boxes[0].button(button).click()
+    QTimer.singleShot(20, click)
+
+
+def _source_outputs(net, trace):
+    tokens = torch.tensor(trace.meta["token_ids"])  # (T, B)
+    with torch.no_grad():
+        return net(tokens.T).transpose(0, 1).numpy()
+
+
+def test_open_a_state_dict_shows_it_and_reports_the_difference(window, tmp_path):
+    torch.manual_seed(0)
+    net = EmbedLSTM().eval()
+    torch.save(net.state_dict(), tmp_path / "lstm.pt")
+    assert open_model(window, str(tmp_path / "lstm.pt"))
+    s = window.state
+    assert "max |rnnviz - torch.nn.LSTM| = " in s.status and "embedding (9, 3)" in s.status
+    cfg = s.config.model
+    assert (cfg.cell, cfg.hidden_size, cfg.num_layers, cfg.bidirectional) == ("lstm", 5, 2, True)
+    assert s.trace.cell_type == "lstm" and s.trace.hidden.shape[0] == 4
+    np.testing.assert_allclose(s.trace.outputs, _source_outputs(net, s.trace), atol=1e-4, rtol=0)
+    for view in window.views.values():
+        assert view.trace is s.trace
+    # the imported weights stay: nothing re-recorded fresh weights behind the user's back
+    assert imported_on_screen(window).model is s.model
+
+
+def test_a_pickled_module_asks_first(window, tmp_path, qtbot):
+    torch.manual_seed(1)
+    net = nn.GRU(3, 4)
+    torch.save(net, tmp_path / "gru_module.pt")
+    before = window.state.trace
+    _answer_trust_box(QMessageBox.StandardButton.No)
+    assert not open_model(window, str(tmp_path / "gru_module.pt"))
+    assert "not opened" in window.state.status and window.state.trace is before
+    _answer_trust_box(QMessageBox.StandardButton.Yes)
+    assert open_model(window, str(tmp_path / "gru_module.pt"))
+    assert "max |rnnviz - torch.nn.GRU| = " in window.state.status
+    with torch.no_grad():
+        expected = net(torch.from_numpy(window.state.trace.inputs))[0].numpy()
+    np.testing.assert_allclose(window.state.trace.outputs, expected, atol=1e-4, rtol=0)
+
+
+def test_a_refused_file_leaves_the_run_alone(window, tmp_path):
+    torch.save(nn.LSTM(3, 4, proj_size=2).state_dict(), tmp_path / "proj.pt")
+    before = window.state.trace
+    assert not open_model(window, str(tmp_path / "proj.pt"))
+    assert "projection" in window.state.status and window.state.trace is before
+
+
+def test_open_onnx_and_keras_in_the_window(window, tmp_path):
+    pytest.importorskip("onnxruntime")
+    torch.manual_seed(2)
+    net = nn.RNN(3, 6, num_layers=2).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (torch.randn(5, 2, 3),), str(tmp_path / "rnn.onnx"), dynamo=False,
+                          input_names=["x"], dynamic_axes={"x": {0: "t", 1: "b"}})
+    assert open_model(window, str(tmp_path / "rnn.onnx"))
+    assert "max |rnnviz - onnxruntime| = " in window.state.status
+    with torch.no_grad():
+        expected = net(torch.from_numpy(window.state.trace.inputs))[0].numpy()
+    np.testing.assert_allclose(window.state.trace.outputs, expected, atol=1e-4, rtol=0)
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(4, return_sequences=True),
+                              keras.layers.Dense(2)])
+    model.save(tmp_path / "gru.keras")
+    assert open_model(window, str(tmp_path / "gru.keras"))
+    assert "max |rnnviz - Keras's equations| = " in window.state.status
+    expected = model.predict(window.state.trace.inputs.transpose(1, 0, 2), verbose=0).transpose(1, 0, 2)
+    np.testing.assert_allclose(window.state.trace.outputs, expected, atol=1e-4, rtol=0)
+
+
+def _run_script(text, cwd):
+    (cwd / "figure.py").write_text(text, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "figure.py"], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    return (cwd / "rnnviz-figure.png").read_bytes()
+
+
+def test_copy_as_python_reproduces_the_figure(window, tmp_path):
+    window.show_view("gates")
+    window.state.time = 5
+    text = copy_as_python(window)
+    assert QGuiApplication.clipboard().text() == text
+    assert "rnnviz.RunConfig.from_dict(" in text and "panels=['gates']" in text
+    png = _run_script(text, tmp_path)
+    here = rnnviz.show(window.state.trace, panels=["gates"], t=5, size=(960, 540))
+    assert png == here.png  # the same pixels: same config, same seed, same figure
+
+
+def test_copy_as_python_of_an_imported_model(window, tmp_path):
+    torch.manual_seed(3)
+    torch.save(nn.GRU(2, 3).state_dict(), tmp_path / "g.pt")
+    assert open_model(window, str(tmp_path / "g.pt"))
+    text = copy_as_python(window)
+    assert f"rnnviz.load_model({str(tmp_path / 'g.pt')!r})" in text
+    png = _run_script(text, tmp_path)
+    s = window.state
+    here = rnnviz.show(s.trace, panels=["hidden"] if "panels=['hidden']" in text else None, t=s.time)
+    assert png == here.png
