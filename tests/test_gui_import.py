@@ -1,5 +1,6 @@
 """File → Open model… and Copy as Python in the real window (offscreen, pytest-qt)."""
 
+import io
 import os
 import subprocess
 import sys
@@ -133,7 +134,13 @@ def _run_script(text, cwd):
     proc = subprocess.run([sys.executable, "figure.py"], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=240)
     assert proc.returncode == 0, proc.stderr
-    return (cwd / "rnnviz-figure.png").read_bytes()
+    return _pixels((cwd / "rnnviz-figure.png").read_bytes())
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
 def test_copy_as_python_reproduces_the_figure(window, tmp_path):
@@ -144,7 +151,7 @@ def test_copy_as_python_reproduces_the_figure(window, tmp_path):
     assert "rnnviz.RunConfig.from_dict(" in text and "panels=['gates']" in text
     png = _run_script(text, tmp_path)
     here = rnnviz.show(window.state.trace, panels=["gates"], t=5, size=(960, 540))
-    assert png == here.png  # the same pixels: same config, same seed, same figure
+    np.testing.assert_array_equal(png, _pixels(here.png))  # same config, same seed: the same figure
 
 
 def test_copy_as_python_of_an_imported_model(window, tmp_path):
@@ -156,4 +163,4 @@ def test_copy_as_python_of_an_imported_model(window, tmp_path):
     png = _run_script(text, tmp_path)
     s = window.state
     here = rnnviz.show(s.trace, panels=["hidden"] if "panels=['hidden']" in text else None, t=s.time)
-    assert png == here.png
+    np.testing.assert_array_equal(png, _pixels(here.png))
