@@ -78,6 +78,23 @@ def test_open_a_state_dict_shows_it_and_reports_the_difference(window, tmp_path)
         assert view.trace is s.trace
     # the imported weights stay: nothing re-recorded fresh weights behind the user's back
     assert imported_on_screen(window).model is s.model
+    # the run's task is the imported network's input; the build panel shows it
+    assert s.config.task.name == "model_lstm" == window.build_panel.controls["task"].currentData()
+    assert "network from lstm.pt" in window.build_panel.task_help.text()
+
+
+def test_an_imported_model_trains_on(window, tmp_path, qtbot):
+    torch.manual_seed(5)
+    net = nn.GRU(3, 4)
+    torch.save(net.state_dict(), tmp_path / "g.pt")
+    assert open_model(window, str(tmp_path / "g.pt"))
+    s = window.state
+    imported = imported_on_screen(window)
+    before = {k: v.clone() for k, v in imported.model.state_dict().items()}
+    assert window.train(3)
+    qtbot.waitUntil(lambda: s.training == "idle" and len(s.history) == 3, timeout=60000)
+    assert s.model is imported.model  # the imported weights were trained, not fresh ones
+    assert any(not torch.equal(before[k], v) for k, v in imported.model.state_dict().items())
 
 
 def test_a_pickled_module_asks_first(window, tmp_path, qtbot):

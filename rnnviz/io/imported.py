@@ -11,6 +11,7 @@ on the same input and refuses the import unless they agree to :data:`TOLERANCE`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,35 +91,51 @@ class ImportedModel:
             raise ValueError("this network has no embedding: give it inputs x (T, B, I) directly")
         return self.embedding[torch.as_tensor(tokens, dtype=torch.long)]
 
-    def example_inputs(self, seq_len: int, batch_size: int, seed: int = 0) -> torch.Tensor:
-        """A reproducible input x (T, B, I): random tokens through the embedding, else N(0, 1)."""
-        g = torch.Generator().manual_seed(seed)
-        if self.embedding is not None:
-            return self.embed(torch.randint(0, self.vocab_size, (seq_len, batch_size), generator=g))
-        return torch.randn(seq_len, batch_size, self.input_size, generator=g)
+    @property
+    def task_name(self) -> str:
+        """``model_<stem>``: the task :meth:`register_task` adds (random input for this network)."""
+        stem = re.sub(r"[^a-z0-9_]+", "_", Path(self.source).stem.lower()).strip("_") or "file"
+        return f"model_{stem}"
 
-    def record(self, seq_len: int = 20, batch_size: int = 4, seed: int = 0, **clip):
-        """Record a trace on a reproducible input; returns (probe TaskBatch, Trace).
-
-        Random tokens through the embedding (else N(0, 1) inputs) and zero targets: with no data
-        the gradients shown are those of ½‖ŷ‖². ``clip``: record's clip_norm / clip_value.
-        """
-        from rnnviz.core.record import record
+    def batch(self, seq_len: int = 20, batch_size: int = 4, seed: int = 0):
+        """A reproducible TaskBatch for this network: random tokens through the embedding (else
+        N(0, 1) inputs) and zero targets — with no data, the gradients shown are those of ½‖ŷ‖²."""
         from rnnviz.core.tasks import TaskBatch
 
         g = torch.Generator().manual_seed(seed)
-        meta = {"task": "random input", "shape": "many-to-many", "source": self.source, "import": self.summary(),
-                "step": 0}
+        meta = {"source": self.source}
         if self.embedding is not None:
             tokens = torch.randint(0, self.vocab_size, (seq_len, batch_size), generator=g)
             x = self.embed(tokens)
-            meta.update(task="random tokens", token_ids=tokens.tolist())
+            meta["token_ids"] = tokens.tolist()
         else:
             x = torch.randn(seq_len, batch_size, self.input_size, generator=g)
-        y = torch.zeros(seq_len, batch_size, self.model.cfg.output_size)
-        probe = TaskBatch(x, y, "mse", "many-to-many", self.model.cfg.output_size, None,
-                          [f"t{t}" for t in range(seq_len)], meta["task"], {"source": self.source})
-        return probe, record(self.model, x, y, loss="mse", meta=meta, **clip)
+        out = self.model.cfg.output_size
+        return TaskBatch(x, torch.zeros(seq_len, batch_size, out), "mse", "many-to-many", out, None,
+                         [f"t{t}" for t in range(seq_len)], self.task_name, meta)
+
+    def register_task(self) -> str:
+        """Make :meth:`batch` the task :attr:`task_name` (so configs, the trainer and the window can
+        use it); returns the name."""
+        from rnnviz.core.tasks import TASKS, TaskSpec
+
+        what = "random tokens" if self.embedding is not None else "random N(0, 1) input"
+        TASKS[self.task_name] = TaskSpec(self.task_name, self.batch, "mse", "many-to-many",
+                                         f"{what} for the network from {Path(self.source).name} "
+                                         "(zero targets: gradients of ½‖ŷ‖²)")
+        return self.task_name
+
+    def record(self, seq_len: int = 20, batch_size: int = 4, seed: int = 0, **clip):
+        """Record a trace of :meth:`batch`; returns (probe TaskBatch, Trace).
+
+        ``clip``: record's clip_norm / clip_value (reported, never applied).
+        """
+        from rnnviz.core.record import record
+
+        probe = self.batch(seq_len, batch_size, seed)
+        meta = {"task": self.task_name, "shape": "many-to-many", "source": self.source, "import": self.summary(),
+                "step": 0, **({"token_ids": probe.meta["token_ids"]} if "token_ids" in probe.meta else {})}
+        return probe, record(self.model, probe.x, probe.y, loss="mse", meta=meta, **clip)
 
     def describe(self) -> str:
         """'LSTM H=32 L=2 bi (+embedding 100, head 5)'."""

@@ -216,6 +216,8 @@ class BuildPanel(QWidget):
             c["init_scale"].setValue(m.init_scale)
             c["forget_bias_on"].setChecked(m.forget_bias is not None)
             c["forget_bias"].setValue(1.0 if m.forget_bias is None else m.forget_bias)
+            if c["task"].findData(t.name) < 0 and t.name in TASKS:  # registered since (your data, a model)
+                c["task"].addItem(f"{t.name} ({TASKS[t.name].shape})", t.name)
             _set_combo(c["task"], t.name)
             c["seq_len"].setValue(t.seq_len)
             c["batch_size"].setValue(t.batch_size)

@@ -59,6 +59,7 @@ def import_model(parent: QWidget, path: str, current: RunConfig):
     probe, trace = imported.record(seq_len, batch, current.model.seed)
     cfg = copy.deepcopy(current)
     cfg.model = copy.deepcopy(imported.model.cfg)
+    cfg.task.name, cfg.task.text = imported.register_task(), None
     cfg.task.seq_len, cfg.task.batch_size = seq_len, batch
     return cfg, imported, probe, trace
 
