@@ -67,3 +67,18 @@ def test_wheel_installs_into_a_fresh_venv_and_takes_a_screenshot(tmp_path):
         assert im.width >= 800 and im.height >= 500
         small = np.asarray(im.convert("RGB").resize((64, 40))).reshape(-1, 3)
         assert len(np.unique(small, axis=0)) > 30  # a window, not a blank image
+
+
+def test_desktop_entry_and_start_menu_install(tmp_path, monkeypatch):
+    from rnnviz.io import desktop
+
+    assert (REPO / "assets" / "rnnviz.desktop").read_text(encoding="utf-8") == desktop.entry_text("rnnviz-gui")
+    assert (REPO / "assets" / "rnnviz.png").read_bytes() == (REPO / "rnnviz" / "data" / "rnnviz.png").read_bytes()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    entry, icon = desktop.install("/opt/rnnviz/bin/rnnviz-gui")
+    assert entry == tmp_path / "share" / "applications" / "rnnviz.desktop"
+    text = entry.read_text(encoding="utf-8")
+    assert "Exec=/opt/rnnviz/bin/rnnviz-gui\n" in text and "Icon=rnnviz\n" in text
+    with Image.open(icon) as im:
+        assert im.size == (256, 256)
+    assert desktop.uninstall() == [entry, icon] and not entry.exists()
