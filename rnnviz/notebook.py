@@ -99,7 +99,7 @@ def python_script(config, *, steps: int = 0, panels: Sequence[str] | None = None
             lines += ["from rnnviz.io.data import load_sequences", "",
                       f"load_sequences({data['path']!r}, shape={data['shape']!r}, target={data['target']!r}, "
                       f"targets_file={data['targets_file']!r}).register()  # the task {config.task.name!r}"]
-        lines += ["from rnnviz.app.actions import record_run, train_run", "",
+        lines += [f"from rnnviz.app.actions import {'train_run' if steps else 'record_run'}", "",
                   f"cfg = rnnviz.RunConfig.from_dict({pformat(cfg, indent=1, width=100, sort_dicts=False)})"]
         if steps:
             lines.append(f"trace = train_run(cfg, steps={int(steps)}).trace")
