@@ -18,7 +18,7 @@ from torch import nn
 import rnnviz
 from rnnviz.app.state import SessionState
 from rnnviz.qt.main_window import MainWindow
-from rnnviz.qt.open_model import copy_as_python, imported_on_screen, open_model
+from rnnviz.qt.open_model import copy_as_python, imported_on_screen, open_data, open_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -181,3 +181,17 @@ def test_copy_as_python_of_an_imported_model(window, tmp_path):
     s = window.state
     here = rnnviz.show(s.trace, panels=["hidden"] if "panels=['hidden']" in text else None, t=s.time)
     np.testing.assert_array_equal(png, _pixels(here.png))
+
+
+def test_open_data_sizes_the_network_to_the_file(window, tmp_path, qtbot):
+    t = np.arange(300) * 0.1
+    (tmp_path / "two.csv").write_text("s,c\n" + "\n".join(f"{np.sin(v):.5f},{np.cos(v):.5f}" for v in t) + "\n",
+                                      encoding="utf-8")
+    assert open_data(window, str(tmp_path / "two.csv"))
+    s = window.state
+    qtbot.waitUntil(lambda: s.trace is not None and s.trace.meta.get("task") == "data_two", timeout=60000)
+    assert s.trace.inputs.shape[2] == 2 and s.trace.outputs.shape[2] == 2  # sized to the file
+    assert window.build_panel.controls["task"].currentData() == "data_two"
+    (tmp_path / "bad.csv").write_text("s,c\n1,2\n3,x\n", encoding="utf-8")
+    assert not open_data(window, str(tmp_path / "bad.csv"))
+    assert "line 3, column 2 ('c'): 'x' is not a number" in s.status and s.config.task.name == "data_two"

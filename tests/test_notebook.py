@@ -29,6 +29,7 @@ def test_show_returns_a_displayable_png(tmp_path, trace):
     assert im.size == (fig.width, fig.height) == (640, 360)
     assert len(np.unique(np.asarray(im.convert("RGB")).reshape(-1, 3), axis=0)) > 20  # heatmaps, not blank
     trace.save(tmp_path / "run.npz")
+    assert list(rnnviz.Trace.load(tmp_path / "run.npz").gates) == ["r", "z", "n"]  # the cell's order, not a set's
     from_file = rnnviz.show(tmp_path / "run.npz", panels="hidden,gates", size=(640, 360))
     pixels = lambda f: np.asarray(Image.open(io.BytesIO(f.png)).convert("RGB"))  # noqa: E731
     np.testing.assert_array_equal(pixels(from_file), pixels(fig))  # the same picture from the saved trace

@@ -179,7 +179,8 @@ class Trace:
             for name in _SCALARS:
                 value = get(name).item()
                 kw[name] = bool(value) if name in ("clipped", "nonfinite") else float(value)
-            kw["gates"] = {k[5:]: np.array(get(k)) for k in keys if k.startswith("gate_")}
+            # in the order they were saved (the cell's block order), not a set's: views stack them
+            kw["gates"] = {k[5:]: np.array(get(k)) for k in arrays.keys() if k.startswith("gate_")}
             names = [str(n) for n in get("param_names")]
             kw["param_grad_norms"] = dict(zip(names, map(float, get("param_grad_norm_values")), strict=True))
             if "param_grad_norm_clipped_values" in keys:

@@ -24,7 +24,7 @@ SHORTCUTS = [
     ("Ctrl+R", "Record the current setting again (fresh weights, no training)"),
     ("Ctrl+K", "Compare two runs"),
     ("Ctrl+O / Ctrl+Shift+O", "Open a session / open a trace (.npz)"),
-    ("Ctrl+Shift+M", "Open your own model (PyTorch, ONNX, Keras)"),
+    ("Ctrl+Shift+M / Ctrl+Shift+D", "Open your own model (PyTorch, ONNX, Keras) / your own data"),
     ("Ctrl+Shift+C", "Copy a Python script that reproduces the figure"),
     ("Ctrl+1 … Ctrl+9", "Show a view tab"),
     ("F6", "Run the lesson's action"),
@@ -74,6 +74,8 @@ def build_menus(window) -> dict[str, QAction]:
         "Load a recorded run (.npz) and show it", m)
     add("open_model", "Open model…", lambda: open_model.open_model(window), "Ctrl+Shift+M",
         "Open your own network (PyTorch .pt, ONNX, Keras 3 .keras), checked against its framework", m)
+    add("open_data", "Open data…", lambda: open_model.open_data(window), "Ctrl+Shift+D",
+        "Your own sequences (CSV/.npy/.npz time series: next-step prediction) or a text file", m)
     add("copy_python", "Copy as Python", lambda: open_model.copy_as_python(window), "Ctrl+Shift+C",
         "Copy a script that reproduces the figure in front from its config and seed", m)
     m.addSeparator()

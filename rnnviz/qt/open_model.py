@@ -119,5 +119,42 @@ def copy_as_python(window) -> str:
     return text
 
 
-__all__ = ["FILE_FILTER", "ask_model_path", "confirm_trust", "copy_as_python", "copy_python", "import_model",
-           "imported_on_screen", "open_model"]
+DATA_FILTER = "Time series or text (*.csv *.tsv *.npy *.npz *.txt *.md);;All files (*)"
+
+
+def open_data(window, path: str | None = None) -> bool:
+    """File → Open data…: your own sequences become the run's task; the network is sized to them.
+
+    A CSV / .npy / .npz of time series trains next-step prediction (rows = time steps, columns
+    = features); a text file is the character model's text. A bad file gets one status line
+    naming the row and column, and the run on screen stays.
+    """
+    from pathlib import Path
+
+    from rnnviz.io.data import is_text_file, load_sequences, load_text
+    from rnnviz.io.errors import DataFileError
+
+    if not path:
+        path, _ = QFileDialog.getOpenFileName(window, "Open data", "", DATA_FILTER)
+    if not path:
+        return False
+    s = window.state
+    try:
+        if is_text_file(path):
+            ok = s.set_config(task="char_lm", text=load_text(path))
+            what = "text for the character model"
+        else:
+            data = load_sequences(path)
+            seq_len = min(s.config.task.seq_len, data.max_seq_len)
+            ok = s.set_config(task=data.register(), seq_len=seq_len)
+            what = f"{data.input_size} feature(s), next-step prediction"
+    except DataFileError as exc:
+        s.status = f"cannot open {path}: {exc}"
+        return False
+    if ok:
+        s.status = f"opened {Path(path).name}: {what}"
+    return ok
+
+
+__all__ = ["DATA_FILTER", "FILE_FILTER", "ask_model_path", "confirm_trust", "copy_as_python", "copy_python",
+           "import_model", "imported_on_screen", "open_data", "open_model"]
