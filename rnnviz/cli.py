@@ -28,10 +28,11 @@ from pathlib import Path
 
 from rnnviz.io import cli as io_cli
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
-# Estimated float elements of one recorded trace above which a run is refused as absurd.
-MAX_TRACE_ELEMENTS = 400_000_000
+
+class Terminated(KeyboardInterrupt):  # noqa: N818 - a signal, handled like Ctrl+C
+    """SIGTERM: stop like Ctrl+C does, then exit 143."""
 
 
 class UsageError(Exception):
@@ -176,12 +177,10 @@ def config_from_args(args):
 
 
 def _check_size(cfg) -> None:
-    m, t = cfg.model, cfg.task
-    elements = t.seq_len * t.batch_size * m.hidden_size * m.num_layers * m.num_directions * (m.num_gates + 3)
-    if elements > MAX_TRACE_ELEMENTS:
-        raise UsageError(f"this run is too large to record (seq_len {t.seq_len} x batch_size {t.batch_size} x "
-                         f"hidden_size {m.hidden_size} x layers/directions/gates ~ {elements:.2g} numbers); "
-                         "make it smaller")
+    """Refuse a run that would not fit in memory (weights, task inputs, recording), naming what to shrink."""
+    from rnnviz.core.budget import check_run_size
+
+    check_run_size(cfg)
 
 
 def _build(cfg):
@@ -208,6 +207,16 @@ def _writable_folder(folder: Path) -> None:
         raise
     except OSError as exc:
         raise UsageError(f"cannot write output to {folder}: {exc.strerror or exc}") from None
+
+
+def _target(path: Path) -> Path:
+    """Refuse an output that is a folder or a special file (``/dev/full``): one line, exit 2."""
+    from rnnviz.core.safeio import FileRefused, check_target
+
+    try:
+        return check_target(path)
+    except FileRefused as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _fmt(v: float) -> str:
@@ -238,18 +247,19 @@ def trace_summary(trace, path) -> str:
 # ---------------------------------------------------------------------------------------
 def cmd_trace(args) -> int:
     """``rnnviz trace``: record one run (after ``--steps`` of training, default none)."""
+    from rnnviz.core.safeio import clean_stale_temporaries
     from rnnviz.core.train import Trainer
 
     if args.model:  # a saved network: rnnviz.io decides the rest
         return io_cli.cmd_trace_model(args)
     io_cli.apply_data(args)  # --data FILE becomes the task
     cfg = config_from_args(args)
-    out = Path(args.output or "trace.npz")
+    out = _target(Path(args.output or "trace.npz"))  # /dev/full must not become /dev/full.npz
     if out.suffix != ".npz":
-        out = out.with_name(out.name + ".npz")
-    _writable_folder(out.parent if str(out.parent) else Path("."))
-    if out.is_dir():
-        raise UsageError(f"cannot write output: {out} is a folder")
+        out = _target(out.with_name(out.name + ".npz"))
+    folder = out.parent if str(out.parent) else Path(".")
+    _writable_folder(folder)
+    clean_stale_temporaries(folder)
     model, _ = _build(cfg)
     steps = args.steps or 0
     cfg.train.record_every = 0
@@ -265,12 +275,22 @@ def cmd_trace(args) -> int:
 
 
 class _TrainWriter:
-    """Writes train outputs as they come: history.csv row by row, each trace as it is recorded."""
+    """Writes train outputs into a private staging folder; :meth:`commit` moves them in together.
+
+    history.csv grows row by row and each trace is saved as it is recorded, but all of it under
+    ``DIR/.rnnviz-run.PID.XXXXXXXX.part/``: an earlier run's files in DIR stay whole until the
+    new ones are complete, and a run that fails (full disk) leaves them as they were.
+    """
 
     def __init__(self, folder: Path, bar):
+        from rnnviz.core.safeio import clean_stale_temporaries, staging_folder
+
         self.folder, self.bar = folder, bar
-        (folder / "traces").mkdir(exist_ok=True)
-        self._csv_file = open(folder / "history.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        clean_stale_temporaries(folder)
+        clean_stale_temporaries(folder / "traces")
+        self.stage = staging_folder(folder)
+        (self.stage / "traces").mkdir()
+        self._csv_file = open(self.stage / "history.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._csv = csv.writer(self._csv_file)
         self._csv.writerow(["step", "loss", "grad_norm", "clipped"])
         self.last_trace = None
@@ -290,17 +310,70 @@ class _TrainWriter:
                 self.bar.set_postfix_str(f"loss {_fmt(row['loss'])}  grad {_fmt(row['grad_norm'])}", refresh=False)
         elif event == "trace":
             step = int(payload.meta.get("step", 0))
-            payload.save(self.folder / "traces" / f"step_{step:06d}.npz")
+            payload.save(self.stage / "traces" / f"step_{step:06d}.npz")
             self.last_trace = payload
 
     def close(self):
-        self._csv_file.close()
+        if not self._csv_file.closed:
+            self._csv_file.flush()
+            os.fsync(self._csv_file.fileno())
+            self._csv_file.close()
+
+    def commit(self, model, cfg) -> None:
+        """Write weights, config and the final trace beside the rest, then move all of it into place."""
+        import numpy as np
+        import torch
+
+        from rnnviz.core.safeio import atomic_write, commit_staging
+
+        self.close()
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        atomic_write(self.stage / "weights.pt", lambda f: torch.save(state, f))
+        atomic_write(self.stage / "weights.npz", lambda f: np.savez(f, **{k: v.numpy() for k, v in state.items()}))
+        cfg.save(self.stage / "config.toml")
+        if self.last_trace is not None:
+            self.last_trace.save(self.stage / "trace_final.npz")
+        commit_staging(self.stage, self.folder)
+
+    def abort(self) -> None:
+        import shutil
+
+        if not self._csv_file.closed:
+            self._csv_file.close()
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+
+class _Signals:
+    """Ctrl+C and SIGTERM during training: the first stops at the end of the step, a second aborts."""
+
+    def __init__(self, trainer):
+        self.trainer, self.received = trainer, None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None:  # the second signal: stop now
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        self.received = signum
+        self.trainer.stop()
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    @property
+    def code(self) -> int | None:
+        if self.received is None:
+            return None
+        return EXIT_TERMINATED if self.received == signal.SIGTERM else EXIT_INTERRUPTED
 
 
 def cmd_train(args) -> int:
-    """``rnnviz train``: train headless with a progress bar; write weights, history and traces."""
-    import numpy as np
-    import torch
+    """``rnnviz train``: train headless with a progress bar; write weights, history and traces together."""
     from tqdm import tqdm
 
     from rnnviz.core.train import Trainer
@@ -316,42 +389,30 @@ def cmd_train(args) -> int:
     bar = tqdm(total=steps, file=sys.stderr, unit="step", dynamic_ncols=True, disable=not show, leave=True)
     writer = _TrainWriter(folder, bar if show else None)
     trainer = Trainer(model, cfg.task, cfg.train, callbacks=[writer])
-
-    interrupted = False
-
-    def on_sigint(signum, frame):  # first Ctrl+C: stop at the end of this step; second: abort
-        nonlocal interrupted
-        interrupted = True
-        trainer.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    old = signal.signal(signal.SIGINT, on_sigint)
     start = time.perf_counter()
+    committed = False
     try:
-        trainer.run(steps)
-    except KeyboardInterrupt:
-        interrupted = True
+        with _Signals(trainer) as signals:
+            try:
+                trainer.run(steps)
+            finally:
+                bar.close()
+            cfg.train.steps = trainer.step
+            writer.commit(model, cfg)
+            committed = True
     finally:
-        signal.signal(signal.SIGINT, old)
-        bar.close()
-        writer.close()
+        if not committed:  # a failure or a second signal: the earlier run's files stay as they were
+            writer.abort()
     elapsed = time.perf_counter() - start
-
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, folder / "weights.pt")
-    np.savez(folder / "weights.npz", **{k: v.numpy() for k, v in state.items()})
-    cfg.train.steps = trainer.step
-    cfg.save(folder / "config.toml")
-    if writer.last_trace is not None:
-        writer.last_trace.save(folder / "trace_final.npz")
     if not args.quiet:
         row = writer.last_row
         last = f"loss {_fmt(row['loss'])}, grad norm {_fmt(row['grad_norm'])}" if row else "no steps run"
-        what = "stopped after" if interrupted else "trained"
+        what = "stopped after" if signals.code else "trained"
         print(f"{what} {trainer.step} steps in {elapsed:.1f} s: {last}, {writer.clipped} clipped -> {folder}")
-    if interrupted:
-        _say(f"interrupted: wrote what was done so far ({trainer.step} steps) to {folder}")
-        return EXIT_INTERRUPTED
+    if signals.code:
+        how = "terminated" if signals.code == EXIT_TERMINATED else "interrupted"
+        _say(f"{how}: wrote what was done so far ({trainer.step} steps) to {folder}")
+        return signals.code
     return EXIT_OK
 
 
@@ -359,7 +420,10 @@ def cmd_lessons(args) -> int:
     """``rnnviz lessons``: one lesson per line, its name then a one-line description."""
     from rnnviz.app.lessons import list_lessons
 
-    lessons = list(list_lessons())
+    problems: list = []
+    lessons = list(list_lessons(errors=problems))
+    for problem in problems:  # a bad user lesson is skipped, the rest are still listed
+        _say(f"skipped a lesson: {' '.join(str(problem).split())}")
     width = max((len(str(lesson.name)) for lesson in lessons), default=0)
     for lesson in lessons:
         desc = " ".join(lesson.description.split())
@@ -386,6 +450,7 @@ def cmd_gui(args) -> int:
 
         config = load_config(args.gui_config)
     if args.screenshot:
+        _target(Path(args.screenshot))
         _writable_folder(Path(args.screenshot).parent if str(Path(args.screenshot).parent) else Path("."))
         if not _has_display():
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -425,8 +490,23 @@ def configure_numerics(threads: str | None) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def bad_input_errors() -> tuple[type[BaseException], ...]:
+    """The exception types that mean "the user gave something unusable": one line, exit 2."""
+    from rnnviz.app.lessons import LessonError
+    from rnnviz.app.session import SessionFileError
+    from rnnviz.core.config import ConfigError
+    from rnnviz.core.safeio import FileRefused
+    from rnnviz.core.trace import TraceFileError
+
+    return (UsageError, ConfigError, TraceFileError, SessionFileError, LessonError, FileRefused)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input, 130 interrupted)."""
+    """Run the command line; returns the exit status (0 ok, 1 failed, 2 bad input, 130 Ctrl+C, 143 SIGTERM)."""
     parser = build_parser()
     # torch's note about float() on a tensor that requires grad is noise for a CLI user
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad", category=UserWarning)
@@ -434,18 +514,20 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and one-line parse errors
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
-    from rnnviz.core.config import ConfigError
-    from rnnviz.core.trace import TraceFileError
-
+    bad_input = bad_input_errors()
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm)  # SIGTERM: like Ctrl+C, exit 143
     try:
         if args.func in (cmd_trace, cmd_train, cmd_gui):
             configure_numerics(args.threads)
         return args.func(args)
-    except (UsageError, ConfigError, TraceFileError) as exc:
-        _say(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    except bad_input as exc:
+        _say(_one_line(exc))
         return EXIT_USAGE
+    except Terminated:
+        _say("terminated; nothing half-written was left behind")
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
-        _say("interrupted")
+        _say("interrupted; nothing half-written was left behind")
         return EXIT_INTERRUPTED
     except MemoryError:
         _say("out of memory: make the run smaller (seq_len, batch_size, hidden_size)")
@@ -457,9 +539,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # never a traceback for the user; RNNVIZ_DEBUG=1 shows it
         if os.environ.get("RNNVIZ_DEBUG"):
             raise
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        _say(f"failed: {type(exc).__name__}: {msg} (set RNNVIZ_DEBUG=1 for details)")
+        _say(f"failed: {type(exc).__name__}: {_one_line(exc)} (set RNNVIZ_DEBUG=1 for details)")
         return EXIT_FAIL
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":

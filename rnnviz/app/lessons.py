@@ -174,10 +174,13 @@ class _Parser:
     def config(self, data, table: str, base: RunConfig | None = None) -> RunConfig:
         if not isinstance(data, dict):
             self.fail(f"[{table}] must be a table of config keys", table.split(".")[-1])
+        from rnnviz.core.budget import check_run_size
+
         try:
-            if base is None:
-                return RunConfig.from_dict(_normalise_config(data))
-            return base.with_overrides(**_flat_overrides(data))
+            cfg = RunConfig.from_dict(_normalise_config(data)) if base is None \
+                else base.with_overrides(**_flat_overrides(data))
+            check_run_size(cfg)  # the same memory check as the CLI and the window
+            return cfg
         except ConfigError as exc:
             raise LessonError(f"bad config: {exc}", self.path, _error_line(self.text, str(exc), table)) from None
 
@@ -286,6 +289,8 @@ def parse_lesson(text: str, path: str | Path = "<lesson>", builtin: bool = False
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"at line (\d+)", str(exc))
         raise LessonError(f"malformed TOML: {exc}", path, int(m.group(1)) if m else None) from None
+    except RecursionError:
+        raise LessonError("malformed TOML: nested too deeply", path) from None
     return _Parser(text, path).parse(data, builtin)
 
 
@@ -315,12 +320,17 @@ def _builtin_lessons() -> list[Lesson]:
 
 
 def _read_file(path: Path) -> Lesson:
+    """A lesson file: regular, at most a few MB of UTF-8 (a FIFO or a device is refused, not read)."""
+    from rnnviz.core.safeio import FileRefused, read_text
+
+    if not path.exists() and not path.is_symlink():
+        raise LessonError("lesson file not found", path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LessonError("lesson file not found", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LessonError(f"cannot read lesson file: {exc}", path) from None
+        text = read_text(path, "a lesson file (.toml)")
+    except FileRefused as exc:
+        err = LessonError(f"cannot read lesson file: {exc}")  # the message names the file already
+        err.path = str(path)
+        raise err from None
     return parse_lesson(text, path)
 
 
@@ -331,16 +341,23 @@ def list_lessons(user_dirs: list[str | Path] | None = None, errors: list | None 
     LessonError is appended to ``errors`` when a list is given.
     """
     lessons = _builtin_lessons()
+    taken = {lesson.name: "a built-in lesson" for lesson in lessons}
     user = []
     for d in (user_lesson_dirs() if user_dirs is None else [Path(p) for p in user_dirs]):
         if not Path(d).is_dir():
             continue
         for path in sorted(Path(d).glob("*.toml")):
             try:
-                user.append(_read_file(path))
+                lesson = _read_file(path)
+                if lesson.name in taken:  # listed once: the built-in (or the first) one wins
+                    raise LessonError(f"name = {lesson.name!r} is already {taken[lesson.name]}, which is the one "
+                                      "shown; give this lesson another name", path)
             except LessonError as exc:
                 if errors is not None:
                     errors.append(exc)
+                continue
+            taken[lesson.name] = f"the lesson in {path}"
+            user.append(lesson)
     return lessons + sorted(user, key=lambda lesson: (lesson.order, lesson.name))
 
 

@@ -32,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.core.trace import Trace, TraceFileError, atomic_write
+from rnnviz.core.safeio import FileRefused, SafeZip, atomic_write, parse_json
+from rnnviz.core.trace import Trace, TraceFileError
+from rnnviz.core.trace_check import read_trace
 
 __all__ = [
     "FORMAT",
@@ -257,87 +259,238 @@ def save_session(path: str | os.PathLike, session: Session) -> Path:
 
 # -- loading --------------------------------------------------------------------------------------
 
+MAX_MANIFEST = 64 * 2**20  # the manifest of a long training session is a few MB
+MAX_HISTORY_ROWS = 10_000_000
+_VIEW_TYPES = {"time": "index", "layer": "index", "sample": "index", "phase": "phase", "speed": "speed",
+               "compare_label": "text"}
+
+
 def is_session_file(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a zip holding a session manifest (False for traces and anything else)."""
+    """True when ``path`` is a regular file, a zip holding a session manifest (False for traces and anything else)."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            return MANIFEST in zf.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError):
+        with SafeZip(path, what="an rnnviz session") as z:
+            return MANIFEST in z.infos
+    except (FileRefused, OSError):
         return False
 
 
-def _load_npz(zf: zipfile.ZipFile, name: str):
-    data = zf.read(name)
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        return {k: np.array(npz[k]) for k in npz.files}
-
-
 def load_session(path: str | os.PathLike) -> Session:
-    """Read a session written by :func:`save_session`.
+    """Read a session written by :func:`save_session`, checking the WHOLE file before returning it.
 
-    Raises :class:`SessionFileError` (one line) for a missing, damaged, truncated, foreign or
-    newer-version file.
+    Raises :class:`SessionFileError` (one line) for a missing, damaged, truncated, foreign,
+    newer-version or hostile file: special files, zip bombs, repeated or escaping members, a
+    member listed twice, arrays whose dtype or shape does not fit the config, a config that
+    would not fit in memory, malformed view state. Nothing is returned half-checked.
     """
     path = Path(path)
-    if not path.exists():
-        raise SessionFileError(f"no such file: {path}")
-    if path.is_dir():
-        raise SessionFileError(f"{path} is a folder, not a session file")
     try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise SessionFileError(f"{path} is not an rnnviz session (not a zip archive, or truncated)") from None
-    except OSError as exc:
-        raise SessionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with zf:
-        if MANIFEST not in zf.namelist():
-            raise SessionFileError(f"{path} is not an rnnviz session (no {MANIFEST} inside)")
-        try:
-            manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise SessionFileError(f"{path} is a damaged rnnviz session ({type(exc).__name__})") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise SessionFileError(f"{path} is not an rnnviz session (format marker missing)")
-        version = manifest.get("version")
-        if not isinstance(version, int):
-            raise SessionFileError(f"{path} is a damaged rnnviz session (no format version)")
-        if version > FORMAT_VERSION:
-            raise SessionFileError(f"{path} was saved by a newer rnnviz (session format {version}); "
-                                   f"this version reads format {FORMAT_VERSION}: please upgrade rnnviz")
-        try:
-            return _read(zf, manifest)
-        except SessionFileError:
-            raise
-        except (KeyError, ValueError, TypeError, IndexError, OSError, EOFError, zipfile.BadZipFile,
-                TraceFileError) as exc:
-            detail = str(exc).strip("'\"") or type(exc).__name__
-            raise SessionFileError(f"{path} is a damaged rnnviz session ({detail})") from None
+        with SafeZip(path, what="an rnnviz session") as z:
+            if MANIFEST not in z.infos:
+                raise SessionFileError(f"{path} is not an rnnviz session (no {MANIFEST} inside)")
+            try:
+                manifest = parse_json(z.read_bytes(MANIFEST, MAX_MANIFEST), MANIFEST)
+            except FileRefused as exc:
+                raise SessionFileError(f"{path} is a damaged rnnviz session ({exc})") from None
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                raise SessionFileError(f"{path} is not an rnnviz session (format marker missing)")
+            version = manifest.get("version")
+            if isinstance(version, bool) or not isinstance(version, int):
+                raise SessionFileError(f"{path} is a damaged rnnviz session (no format version)")
+            if version > FORMAT_VERSION:
+                raise SessionFileError(f"{path} was saved by a newer rnnviz (session format {version}); "
+                                       f"this version reads format {FORMAT_VERSION}: please upgrade rnnviz")
+            return _read(z, manifest, str(path))
+    except FileRefused as exc:
+        raise SessionFileError(str(exc)) from None
+    except RecursionError:
+        raise SessionFileError(f"{path} is a damaged rnnviz session (nested too deeply)") from None
 
 
-def _read(zf: zipfile.ZipFile, manifest: dict) -> Session:
-    s = Session(config=manifest["config"], view=manifest.get("view") or {}, meta=manifest.get("meta") or {})
-    weights = _load_npz(zf, "weights.npz")
-    order = manifest.get("weight_names") or list(weights)
-    s.weights = {k: weights[k] for k in order}
+def _bad(source: str, message: str):
+    raise SessionFileError(f"{source} is a damaged rnnviz session ({message})")
+
+
+def _check_view(view, source: str) -> dict:
+    from rnnviz.app.state import PHASES
+
+    if not isinstance(view, dict):
+        _bad(source, f"view state is a {type(view).__name__}, not a table")
+    for key, value in view.items():
+        kind = _VIEW_TYPES.get(key)
+        ok = True
+        if kind == "index":
+            ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+        elif kind == "phase":
+            ok = value in PHASES
+        elif kind == "speed":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and 0 < value <= 1000
+        elif kind == "text":
+            ok = isinstance(value, str) and len(value) <= 1000
+        if not ok:
+            _bad(source, f"view state {key} = {str(value)[:40]!r} is not valid")
+    return view
+
+
+def _member_list(manifest: dict, source: str, zip_names) -> dict[str, str]:
+    """{member: role} of every member the manifest refers to; each at most once, each present."""
+    used: dict[str, str] = {}
+
+    def use(name, role):
+        if not isinstance(name, str):
+            _bad(source, f"{role} is not a member name")
+        if name in used:
+            raise SessionFileError(f"{source}: member {name[:80]!r} is listed more than once "
+                                   f"({used[name]} and {role}): refused")
+        if name not in zip_names:
+            _bad(source, f"{role} member {name[:80]!r} is missing")
+        used[name] = role
+
+    use("weights.npz", "weights")
+    use("history.npz", "history")
     if manifest.get("optimizer") is not None:
-        s.optimizer = optimizer_state_from_arrays(manifest["optimizer"], _load_npz(zf, "optimizer.npz"),
-                                                  as_tensor=False)
-    s.history = _history_rows(_load_npz(zf, "history.npz"), manifest.get("history") or [])
+        use("optimizer.npz", "optimizer")
     if manifest.get("trace"):
-        s.trace = Trace.from_arrays(_load_npz(zf, manifest["trace"]), source=manifest["trace"])
-    steps = manifest.get("steps") or []
-    names = manifest.get("traces") or []
-    if len(steps) != len(names):
-        raise KeyError("trace list and steps disagree")
-    s.traces = [(int(st), Trace.from_arrays(_load_npz(zf, n), source=n)) for st, n in zip(steps, names, strict=True)]
+        use(manifest["trace"], "trace")
+    names, steps = manifest.get("traces") or [], manifest.get("steps") or []
+    if not isinstance(names, list) or not isinstance(steps, list) or len(names) != len(steps):
+        _bad(source, "trace list and steps disagree")
+    for i, name in enumerate(names):
+        use(name, f"traces[{i}]")
+    comp = manifest.get("compare")
+    if comp is not None:
+        if not isinstance(comp, dict):
+            _bad(source, "compare is not a table")
+        if comp.get("trace"):
+            use(comp["trace"], "compare trace")
+        if comp.get("history") is not None:
+            use("compare/history.npz", "compare history")
+    return used
+
+
+def _read_arrays(z: SafeZip, member: str, check) -> dict[str, np.ndarray]:
+    """The arrays of npz member ``member``; ``check(headers)`` sees every header before anything is read."""
+    with z.open_archive(member, what="an .npz archive") as inner:
+        heads = {key: inner.npy_header(name) for key, name in inner.npy_names().items()}
+        for key, head in heads.items():
+            if head.dtype.kind not in "biuf":
+                raise SessionFileError(f"{z.label}: {member}: {key} holds {head.dtype} data, not numbers")
+        check(heads)
+        return {key: inner.read_npy(head) for key, head in heads.items()}
+
+
+def _read(z: SafeZip, manifest: dict, source: str) -> Session:
+    from rnnviz.core.budget import check_run_size, weight_shapes
+    from rnnviz.core.config import ConfigError, RunConfig
+
+    if not isinstance(manifest.get("config"), dict):
+        _bad(source, "config is not a table of keys")
+    try:
+        cfg = RunConfig.from_dict(manifest["config"])
+        check_run_size(cfg)
+    except ConfigError as exc:
+        raise SessionFileError(f"{source}: config: {exc}") from None
+    view = _check_view(manifest.get("view") or {}, source)
+    meta = manifest.get("meta") or {}
+    if not isinstance(meta, dict):
+        _bad(source, "meta is not a table")
+    _member_list(manifest, source, z.infos)
+    s = Session(config=manifest["config"], view=view, meta=meta)
+
+    order = manifest.get("weight_names") or []
+    expected = weight_shapes(cfg.model) if order else {}  # a session may hold no weights at all
+    if not isinstance(order, list) or set(order) != set(expected) or len(order) != len(expected):
+        _bad(source, f"its weights do not belong to a {cfg.model.cell} model of this config")
+
+    def check_weights(heads):
+        if set(heads) != set(expected):
+            _bad(source, f"its weights do not belong to a {cfg.model.cell} model of this config")
+        for key, head in heads.items():
+            if head.shape != expected[key]:
+                _bad(source, f"weight {key} has shape {head.shape}, but the config needs {expected[key]}")
+
+    weights = _read_arrays(z, "weights.npz", check_weights)
+    s.weights = {k: weights[k] for k in order}
+    n_weights = sum(int(v.size) for v in weights.values())
+
+    if manifest.get("optimizer") is not None:
+        refs: list[str] = []
+        _tensor_refs(manifest["optimizer"], refs)
+        if len(refs) != len(set(refs)):
+            raise SessionFileError(f"{source}: the optimizer state refers to the same array more than once: refused")
+
+        def check_optimizer(heads):
+            missing = [r for r in refs if r not in heads]
+            if missing:
+                _bad(source, f"optimizer array {missing[0][:60]!r} is missing")
+            if sum(h.size for h in heads.values()) > 4 * n_weights + 10_000:
+                _bad(source, "optimizer state is larger than a model of this config can have")
+
+        s.optimizer = optimizer_state_from_arrays(manifest["optimizer"], _read_arrays(z, "optimizer.npz",
+                                                                                      check_optimizer), as_tensor=False)
+    s.history = _read_history(z, "history.npz", manifest.get("history") or [], source)
+    expect = {"cell": cfg.model.cell, "hidden_size": cfg.model.hidden_size, "num_layers": cfg.model.num_layers,
+              "bidirectional": cfg.model.bidirectional}
+    if manifest.get("trace"):
+        s.trace = _read_trace(z, manifest["trace"], expect)
+    for st, name in zip(manifest.get("steps") or [], manifest.get("traces") or [], strict=True):
+        if isinstance(st, bool) or not isinstance(st, int) or st < 0:
+            _bad(source, f"trace step {str(st)[:20]!r} is not a step number")
+        s.traces.append((st, _read_trace(z, name, expect)))
     comp = manifest.get("compare")
     if comp:
-        s.compare = {"label": comp.get("label", ""), "trace": None, "history": None}
+        label = comp.get("label", "")
+        if not isinstance(label, str):
+            _bad(source, "compare label is not text")
+        s.compare = {"label": label, "trace": None, "history": None}
         if comp.get("trace"):
-            s.compare["trace"] = Trace.from_arrays(_load_npz(zf, comp["trace"]), source=comp["trace"])
+            s.compare["trace"] = _read_trace(z, comp["trace"], None)
         if comp.get("history") is not None:
-            s.compare["history"] = _history_rows(_load_npz(zf, "compare/history.npz"), comp["history"])
+            s.compare["history"] = _read_history(z, "compare/history.npz", comp["history"], source)
     return s
+
+
+def _tensor_refs(doc, out: list[str]) -> None:
+    if isinstance(doc, dict):
+        if "__tensor__" in doc or "__array__" in doc:
+            ref = doc.get("__tensor__", doc.get("__array__"))
+            if not isinstance(ref, str):
+                raise SessionFileError("optimizer state: an array reference is not a name")
+            out.append(ref)
+            return
+        for v in doc.values():
+            _tensor_refs(v, out)
+    elif isinstance(doc, list):
+        for v in doc:
+            _tensor_refs(v, out)
+
+
+def _read_trace(z: SafeZip, member: str, expect: dict | None) -> Trace:
+    try:
+        with z.open_archive(member, what="an rnnviz trace (.npz)") as inner:
+            return read_trace(Trace, inner, f"{z.label}: {member}", expect)
+    except TraceFileError as exc:
+        raise SessionFileError(str(exc)) from None
+
+
+def _read_history(z: SafeZip, member: str, info, source: str) -> list[dict]:
+    if not isinstance(info, list) or len(info) > MAX_HISTORY_ROWS:
+        _bad(source, "history rows are not a list")
+    known = {"step", *_HISTORY_FLOAT, *_HISTORY_BOOL}
+    for row in info:
+        if not isinstance(row, dict) or not isinstance(row.get("extra", {}), dict) \
+                or not isinstance(row.get("keys", []), list) or not set(row.get("keys") or []) <= known:
+            _bad(source, "a history row is malformed")
+    n = len(info)
+
+    def check(heads):
+        if set(heads) != known:
+            _bad(source, f"{member} holds {sorted(heads)}, expected {sorted(known)}")
+        for key, head in heads.items():
+            if head.shape != (n,):
+                _bad(source, f"history column {key} has shape {head.shape}, expected ({n},)")
+
+    return _history_rows(_read_arrays(z, member, check), info)
 
 
 def optimizer_state_for_torch(session: Session) -> dict | None:

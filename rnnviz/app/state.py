@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnviz.core.config import ConfigError, RunConfig
+from rnnviz.core.config import ConfigError, RunConfig, combination_problem  # one rule for all
 
 PHASES = ("forward", "backward", "full")
 TRAINING_STATES = ("idle", "running", "paused")
@@ -311,17 +311,6 @@ class SessionState:
         for key in VIEW_FIELDS:
             if key in data:
                 setattr(self, key, data[key])
-
-
-def combination_problem(cfg: RunConfig) -> str:
-    """A one-line reason why ``cfg`` cannot be shown, or '' when it is fine."""
-    from rnnviz.core.tasks import TASKS
-
-    spec = TASKS.get(cfg.task.name)
-    if spec is not None and spec.shape == "one-to-many" and cfg.model.bidirectional:
-        return (f"task {cfg.task.name!r} is one-to-many: its later inputs are generated one at a time, "
-                "so a bidirectional network cannot read them; untick bidirectional or pick another task")
-    return ""
 
 
 def _same(a: Any, b: Any) -> bool:

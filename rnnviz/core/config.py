@@ -37,6 +37,8 @@ def _choice(key: str, value, options) -> str:
 
 
 def _int(key: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, float) and not math.isfinite(value):  # inf, 1e400 and NaN: int() would raise
+        raise ConfigError(f"{key} = {value!r} must be a whole number (not infinity or NaN)")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
         raise ConfigError(f"{key} = {value!r} must be a whole number")
     value = int(value)
@@ -48,7 +50,10 @@ def _int(key: str, value, lo: int, hi: int) -> int:
 def _float(key: str, value, lo: float = -math.inf, hi: float = math.inf, lo_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{key} = {value!r} must be a number")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise ConfigError(f"{key} = {value} is out of range") from None
     if not math.isfinite(value) or value > hi or value < lo or (lo_open and value == lo):
         bracket = "(" if lo_open else "["
         raise ConfigError(f"{key} = {value} is out of range {bracket}{lo}, {hi}]")
@@ -205,6 +210,9 @@ class RunConfig:
         if self.device.split(":")[0] not in DEVICES:
             raise ConfigError(f"device = {self.device!r} is not one of: {', '.join(DEVICES)}")
         self.seed = _int("seed", self.seed, 0, 2**63 - 1)
+        problem = combination_problem(self)
+        if problem:
+            raise ConfigError(problem)
 
     def to_dict(self) -> dict:
         """Plain nested dict (TOML/JSON-ready; ``forget_bias``/``text`` left out when unset)."""
@@ -276,9 +284,27 @@ class RunConfig:
         return "\n".join(lines) + "\n"
 
     def save(self, path: str | Path) -> None:
+        """Write TOML (or JSON for a .json path) through the atomic writer."""
+        from rnnviz.core.safeio import atomic_write
+
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=2) if path.suffix == ".json" else self.to_toml()
-        path.write_text(text, encoding="utf-8")
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def combination_problem(cfg: RunConfig) -> str:
+    """Why the model cannot run the task (one line), or '' when the pair is fine.
+
+    The one rule for the CLI, lessons, sessions and the build panel: a one-to-many task
+    generates its later inputs one step at a time, so a bidirectional network cannot read them.
+    """
+    from rnnviz.core.tasks import TASKS
+
+    spec = TASKS.get(cfg.task.name)
+    if spec is not None and spec.shape == "one-to-many" and cfg.model.bidirectional:
+        return (f"task {cfg.task.name!r} is one-to-many: its later inputs are generated one at a time, "
+                "so a bidirectional network cannot read them; untick bidirectional or pick another task")
+    return ""
 
 
 def _toml_value(value) -> str:
@@ -297,23 +323,27 @@ def parse_config_text(text: str, suffix: str = ".toml") -> RunConfig:
         raise ConfigError(f"malformed TOML: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ConfigError("nested too deeply (thousands of levels of [ or {)") from None
     return RunConfig.from_dict(data)
 
 
 def load_config(path: str | Path) -> RunConfig:
     """Read a run config from a .toml or .json file."""
+    from rnnviz.core.safeio import FileRefused, read_text
+
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"config file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {exc}") from None
+        text = read_text(path, "a config file (.toml or .json)")
+    except FileRefused as exc:
+        raise ConfigError(f"cannot read config: {exc}") from None
     try:
         return parse_config_text(text, path.suffix.lower())
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-__all__ = ["ConfigError", "ModelConfig", "RunConfig", "TaskConfig", "TrainConfig", "load_config",
-           "parse_config_text", "replace"]
+__all__ = ["ConfigError", "ModelConfig", "RunConfig", "TaskConfig", "TrainConfig", "combination_problem",
+           "load_config", "parse_config_text", "replace"]

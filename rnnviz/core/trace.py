@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-FORMAT = "rnnviz-trace"
-FORMAT_VERSION = 1
+from rnnviz.core.safeio import FileRefused, SafeZip, atomic_write
+from rnnviz.core.trace_check import (
+    ARRAYS,
+    FORMAT,
+    FORMAT_VERSION,
+    SCALARS,
+    Spec,
+    TraceFileError,
+    build_trace,
+    check_layout,
+    marker_and_config,
+    read_trace,
+)
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "Trace", "TraceFileError", "atomic_write"]
+
 MAX_SPECTRUM_SIZE = 1024  # larger W_hh blocks get NaN spectra: an SVD of 8192² takes minutes
-
-_ARRAYS = ("inputs", "outputs", "targets", "step_loss", "hidden", "grad_hidden", "grad_hidden_norm",
-           "cell", "grad_cell", "grad_cell_norm", "whh")
-_SCALARS = ("loss", "grad_norm", "grad_norm_clipped", "clipped", "nonfinite")
-
-
-class TraceFileError(ValueError):
-    """A trace file that cannot be read: damaged, truncated, foreign or from a newer rnnviz."""
 
 
 @dataclass
@@ -137,11 +141,11 @@ class Trace:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Everything as named numpy arrays (no objects), the npz layout."""
         arrays = {"format": np.array(FORMAT), "format_version": np.array(FORMAT_VERSION)}
-        for name in _ARRAYS:
+        for name in ARRAYS:
             value = getattr(self, name)
             if value is not None:
                 arrays[name] = np.asarray(value)
-        for name in _SCALARS:
+        for name in SCALARS:
             arrays[name] = np.array(getattr(self, name))
         for gate, value in self.gates.items():
             arrays[f"gate_{gate}"] = value
@@ -163,50 +167,30 @@ class Trace:
 
     @classmethod
     def from_arrays(cls, arrays, source: str = "<arrays>") -> Trace:
-        get = arrays.__getitem__
+        """A Trace from the npz layout (a dict or an open npz), validated whole first."""
         try:
-            if str(get("format")) != FORMAT:
-                raise TraceFileError(f"{source} is not an rnnviz trace")
-            version = int(get("format_version"))
-        except KeyError:
-            raise TraceFileError(f"{source} is not an rnnviz trace (no format marker)") from None
-        if version > FORMAT_VERSION:
-            raise TraceFileError(f"{source} was written by a newer rnnviz (trace format {version}); "
-                                 f"this version reads format {FORMAT_VERSION}: please upgrade rnnviz")
-        keys = set(arrays.keys())
-        try:
-            kw = {name: np.array(get(name)) for name in _ARRAYS if name in keys}
-            for name in _SCALARS:
-                value = get(name).item()
-                kw[name] = bool(value) if name in ("clipped", "nonfinite") else float(value)
-            # in the order they were saved (the cell's block order), not a set's: views stack them
-            kw["gates"] = {k[5:]: np.array(get(k)) for k in arrays.keys() if k.startswith("gate_")}
-            names = [str(n) for n in get("param_names")]
-            kw["param_grad_norms"] = dict(zip(names, map(float, get("param_grad_norm_values")), strict=True))
-            if "param_grad_norm_clipped_values" in keys:
-                kw["param_grad_norms_clipped"] = dict(
-                    zip(names, map(float, get("param_grad_norm_clipped_values")), strict=True))
-            kw["config"] = json.loads(str(get("config_json")))
-            kw["meta"] = json.loads(str(get("meta_json")))
-            return cls(**kw)
-        except (KeyError, ValueError, TypeError) as exc:
-            if isinstance(exc, TraceFileError):
-                raise
-            raise TraceFileError(f"{source} is a damaged rnnviz trace: {exc}") from None
+            keys = list(arrays.keys())  # in the order they were saved: gates keep the cell's block order
+            layout = {k: Spec(np.shape(arrays[k]), np.asarray(arrays[k]).dtype) for k in keys}
+            config = marker_and_config(lambda k: np.asarray(arrays[k]), layout, source)
+            check_layout(layout, config, source)
+            return build_trace(cls, {k: np.array(arrays[k]) for k in keys}, source)
+        except FileRefused as exc:
+            raise TraceFileError(str(exc)) from None
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Trace:
-        """Read a trace written by :meth:`save`; damaged or foreign files raise TraceFileError."""
-        path = Path(path)
-        if not path.exists():
-            raise TraceFileError(f"no such file: {path}")
+        """Read a trace written by :meth:`save`; damaged, foreign or hostile files raise TraceFileError.
+
+        The whole file is checked before anything is allocated: it must be a regular file, a
+        zip without repeated or escaping member names that expands to no more than its size
+        and free memory allow; every array's header (dtype, shape) must fit the embedded config.
+        Arrays are then read straight into their final buffers.
+        """
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return cls.from_arrays(data, source=str(path))
-        except TraceFileError:
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-            raise TraceFileError(f"{path} is not a readable rnnviz trace ({type(exc).__name__}: {exc})") from None
+            with SafeZip(path, what="an rnnviz trace (.npz)") as z:
+                return read_trace(cls, z, str(path))
+        except FileRefused as exc:
+            raise TraceFileError(str(exc)) from None
 
 
 def _json_default(value):
@@ -215,40 +199,3 @@ def _json_default(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
-
-
-def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call ``write(fileobj)`` on a temporary file in ``path``'s folder, then rename it over ``path``.
-
-    Nothing half-written is ever left under the user's name: on any error the temporary file
-    is removed and the old file (if any) is untouched. Folders and special files (``/dev/null``
-    and the like) are refused rather than replaced. The result gets the permissions of the file
-    it replaces, or the usual ones for a new file (the temporary file itself is private).
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"cannot write {path}: it is a folder")
-    if path.exists() and not path.is_file():
-        raise ValueError(f"cannot write {path}: it is not a regular file")
-    folder = path.parent if str(path.parent) else Path(".")
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -6,14 +6,18 @@
 
 Wiring (rnnviz/cli.py): ``add_parser(subparsers)`` adds the sub-command; ``run(args)`` does it
 and returns the exit status. ``main(argv)`` runs it on its own. Errors: one stderr line
-``rnnviz: ...`` and exit status 1 (2 for bad usage), never a traceback.
+``rnnviz: ...``, exit status 2 for bad input (a bad file, option or target) and 1 when writing
+fails; never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 __all__ = ["add_parser", "main", "run"]
 
@@ -63,20 +67,17 @@ class _Fail(Exception):  # noqa: N818 - internal
 
 def load_source(path: str):
     """(trace, traces, history) from a trace .npz or a session file; ValueError-like errors on bad input."""
-    from rnnviz.app.session import is_session_file, load_session
+    from rnnviz.app.session import MANIFEST, load_session
+    from rnnviz.core.safeio import FileRefused, SafeZip
     from rnnviz.core.trace import Trace
 
     p = Path(path)
-    if not p.exists():
-        raise _Fail(f"no such file: {path}")
-    if p.is_dir():
-        raise _Fail(f"{path} is a folder; give a trace (.npz) or a session file")
-    import zipfile
-
-    if not zipfile.is_zipfile(p):
-        raise _Fail(f"{path} is not an rnnviz trace (.npz) or session file (it is not a zip archive, "
-                    "or it is truncated)")
-    if is_session_file(p):
+    try:  # a FIFO or a device is refused here, before anything opens it
+        with SafeZip(p, what="an rnnviz trace (.npz) or session file") as z:
+            is_session = MANIFEST in z.infos
+    except FileRefused as exc:
+        raise _Fail(str(exc)) from None
+    if is_session:
         s = load_session(p)
         trace = s.trace if s.trace is not None else (s.traces[-1][1] if s.traces else None)
         return trace, s.traces, s.history
@@ -90,20 +91,36 @@ def run(args: argparse.Namespace) -> int:
     from rnnviz.export.gif import ExportError
 
     try:
-        return _run(args)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN trace is drawn, not warned about
+            return _run(args)
     except (_Fail, SessionFileError, TraceFileError, ExportError, ValueError) as exc:
         _err(str(exc))
+        return 2
     except OSError as exc:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         _err(f"cannot write{where}: {exc.strerror or exc}")
-    except KeyboardInterrupt:
-        _err("interrupted; nothing half-written was left behind")
-        return 130
     return 1
 
 
 def _err(msg: str) -> None:
     print(f"rnnviz: {msg}".replace("\n", " "), file=sys.stderr)
+
+
+MAX_PIXELS = 100_000_000  # 100 megapixels: a 10000x10000 print; beyond it a frame needs gigabytes
+
+
+def _check_pixels(size: tuple[int, int], scale: float) -> None:
+    """Refuse a frame that could not be drawn (``--size 20000x20000 --scale 8``) before drawing it."""
+    from rnnviz.core.safeio import available_memory, human_bytes
+
+    w, h = round(size[0] * scale), round(size[1] * scale)
+    need = w * h * 4 * 3  # RGB(A) canvas, its copy for the image file and the encoder's rows
+    limit = min(MAX_PIXELS, available_memory() // 24)
+    if w * h > limit:
+        raise _Fail(f"--size {size[0]}x{size[1]} at --scale {scale:g} is {w}x{h} pixels ({w * h / 1e6:.0f} "
+                    f"megapixels, ~{human_bytes(need)}); at most {limit / 1e6:.0f} megapixels here: "
+                    "make --size or --scale smaller")
 
 
 def _check_target(path: str) -> Path:
@@ -131,6 +148,7 @@ def _run(args) -> int:
     size = figures.parse_size(args.size)
     if not (0.1 <= args.scale <= 8):
         raise _Fail(f"--scale must be between 0.1 and 8, got {args.scale:g}")
+    _check_pixels(size, args.scale)
     panels = parse_panels(args.panels)
     for target in outputs:
         if target:

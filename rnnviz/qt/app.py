@@ -188,10 +188,23 @@ def _screenshot(app, window, path: Path) -> int:
         app.processEvents()
     ok = False
     try:
+        from PySide6.QtCore import QBuffer, QIODevice
+
+        from rnnviz.core.safeio import FileRefused, atomic_write
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        ok = window.grab().save(str(path), "PNG")
-        if not ok:
-            print(f"rnnviz: could not write {path}", file=sys.stderr)
+        buf = QBuffer()
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        if window.grab().save(buf, "PNG"):
+            data = bytes(buf.data())
+            try:  # through the atomic writer: a full disk never leaves a truncated PNG
+                atomic_write(path, lambda f: f.write(data))
+                ok = True
+            except (OSError, FileRefused) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                print(f"rnnviz: could not write {path}: {reason}", file=sys.stderr)
+        else:
+            print(f"rnnviz: could not render the window to {path}", file=sys.stderr)
     finally:
         window.shutdown()
         window.close()

@@ -1,0 +1,139 @@
+"""What a run will allocate, estimated before anything is allocated, and refused when it cannot fit.
+
+One estimate for the CLI, the window's build panel, lessons and sessions::
+
+    from rnnviz.core.budget import check_run_size, estimate_run
+    estimate_run(cfg)        # RunEstimate(weights=..., inputs=..., recording=..., total=...) in bytes
+    check_run_size(cfg)      # ConfigError naming what to make smaller, if it would not fit
+
+The estimate counts the weights with their gradients and optimiser state (every layer and
+direction), the task's inputs (T x B x features, where a text task's features are its distinct
+characters or words) and a recorded trace (states, gates and gradients for every step). It is
+compared with the memory this process can still get (:func:`rnnviz.core.safeio.available_memory`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rnnviz.core.config import ConfigError, ModelConfig, RunConfig, TaskConfig
+from rnnviz.core.safeio import available_memory, human_bytes
+
+__all__ = ["RunEstimate", "check_run_size", "estimate_run", "task_features", "weight_shapes"]
+
+USABLE_FRACTION = 0.8  # leave room for Python, torch and the window
+FLOAT = 4
+
+
+def _blocks(cell: str) -> int:
+    from rnnviz.core.config import GATE_NAMES
+
+    return max(1, len(GATE_NAMES[cell]))
+
+
+def weight_shapes(m: ModelConfig, input_size: int | None = None,
+                  output_size: int | None = None) -> dict[str, tuple[int, ...]]:
+    """The state_dict shapes of the model ``m`` describes (torch.nn's names and layout).
+
+    ``input_size`` / ``output_size`` override the config's (a task decides them).
+    """
+    G, H, D = _blocks(m.cell), m.hidden_size, m.num_directions
+    I = m.input_size if input_size is None else input_size
+    O = m.output_size if output_size is None else output_size
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in range(m.num_layers):
+        width = I if layer == 0 else D * H
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            shapes[f"rnn.weight_ih{sfx}"] = (G * H, width)
+            shapes[f"rnn.weight_hh{sfx}"] = (G * H, H)
+            shapes[f"rnn.bias_ih{sfx}"] = (G * H,)
+            shapes[f"rnn.bias_hh{sfx}"] = (G * H,)
+    shapes["head.weight"] = (O, D * H)
+    shapes["head.bias"] = (O,)
+    return shapes
+
+
+def task_features(task: TaskConfig) -> tuple[int, int, int]:
+    """(T, input features, output features) of ``task`` without building a full batch.
+
+    Text tasks count their distinct characters / words; the other tasks are built once at a
+    tiny size (a task whose length is fixed reports its own T).
+    """
+    from rnnviz.core import tasks
+
+    if task.name == "char_lm":
+        text = task.text if task.text is not None else tasks.load_corpus()
+        n = len(set(text))
+        return task.seq_len, n, n
+    if task.name == "word_lm":
+        text = task.text if task.text is not None else "This morning I took my cat for a walk."
+        n = len(set(tasks.tokenize(text)))
+        return task.seq_len, n, n
+    small = min(task.seq_len, 64)
+    try:
+        batch = tasks.make_task(task.name, seq_len=small, batch_size=1, seed=task.seed, text=task.text)
+    except ValueError:
+        return task.seq_len, 64, 64
+    T = task.seq_len if batch.seq_len == small else batch.seq_len
+    return T, batch.input_size, batch.output_size
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """Bytes a run needs: weights (with gradients and optimiser state), task inputs, recording."""
+
+    weights: int
+    inputs: int
+    recording: int
+    parameters: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.inputs + self.recording
+
+
+def estimate_run(cfg: RunConfig) -> RunEstimate:
+    """What building, training and recording ``cfg`` allocates, roughly and from above."""
+    m, t = cfg.model, cfg.task
+    T, I, O = task_features(t)
+    B = t.batch_size
+    params = sum(math.prod(s) for s in weight_shapes(m, I, O).values())
+    weights = params * FLOAT * 4  # weights, gradients, two optimiser moments
+    inputs = T * B * I * (FLOAT + 8) * 2 + T * B * 8 * 2  # one-hot built as int64, kept as float32; probe + batch
+    K, H, G = m.num_layers * m.num_directions, m.hidden_size, _blocks(m.cell)
+    per_step = K * B * H * (len(_gate_names(m.cell)) + 2 + (2 if m.cell == "lstm" else 0))  # gates, h, dh, c, dc
+    recording = T * per_step * FLOAT * 2 + K * G * H * H * FLOAT + T * B * max(O, 1) * FLOAT * 2 \
+        + T * K * B * H * G * FLOAT * 2  # the states and gates twice (torch, then numpy); autograd's buffers
+    return RunEstimate(weights=int(weights), inputs=int(inputs), recording=int(recording), parameters=int(params))
+
+
+def _gate_names(cell: str) -> tuple[str, ...]:
+    from rnnviz.core.config import GATE_NAMES
+
+    return tuple(GATE_NAMES[cell])
+
+
+def check_run_size(cfg: RunConfig, available: int | None = None) -> RunEstimate:
+    """Raise ConfigError when ``cfg`` would need more memory than this machine can give; else the estimate."""
+    est = estimate_run(cfg)
+    avail = available_memory() if available is None else available
+    usable = int(avail * USABLE_FRACTION)
+    if est.total <= usable:
+        return est
+    m, t = cfg.model, cfg.task
+    parts = {"weights": est.weights, "inputs": est.inputs, "recording": est.recording}
+    biggest = max(parts, key=parts.get)
+    extra = ""
+    if biggest == "weights":
+        knobs = f"hidden_size ({m.hidden_size}) or num_layers ({m.num_layers})"
+        extra = ", or untick bidirectional" if m.bidirectional else ""
+    elif biggest == "inputs":
+        knobs = f"seq_len ({t.seq_len}) or batch_size ({t.batch_size})"
+        extra = ", or use a text with fewer distinct characters" if t.name in ("char_lm", "word_lm") else ""
+    else:
+        knobs = f"seq_len ({t.seq_len}), batch_size ({t.batch_size}) or hidden_size ({m.hidden_size})"
+    detail = ", ".join(f"{k} {human_bytes(v)}" for k, v in parts.items())
+    raise ConfigError(f"this run needs about {human_bytes(est.total)} of memory ({detail}) but only about "
+                      f"{human_bytes(usable)} can be used here: make {knobs} smaller{extra}")
