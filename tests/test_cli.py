@@ -114,9 +114,9 @@ def test_ctrl_c_stops_training_cleanly_and_keeps_what_it_has(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            hist = out / "history.csv"
-            if hist.exists() and len(hist.read_text().splitlines()) > 5:
+        while time.monotonic() < deadline:  # the run writes into its staging folder until it ends
+            hist = next(out.glob(".rnnviz-run.*.part/history.csv"), None)
+            if hist is not None and len(hist.read_text().splitlines()) > 5:
                 break
             time.sleep(0.1)
         proc.send_signal(signal.SIGINT)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rnnviz.core.cells import get_cell
 from rnnviz.core.config import ConfigError, ModelConfig, RunConfig, TaskConfig
 from rnnviz.core.safeio import available_memory, human_bytes
 
@@ -27,9 +28,7 @@ FLOAT = 4
 
 
 def _blocks(cell: str) -> int:
-    from rnnviz.core.config import GATE_NAMES
-
-    return max(1, len(GATE_NAMES[cell]))
+    return get_cell(cell).num_blocks
 
 
 def weight_shapes(m: ModelConfig, input_size: int | None = None,
@@ -38,7 +37,8 @@ def weight_shapes(m: ModelConfig, input_size: int | None = None,
 
     ``input_size`` / ``output_size`` override the config's (a task decides them).
     """
-    G, H, D = _blocks(m.cell), m.hidden_size, m.num_directions
+    spec = get_cell(m.cell)
+    G, H, D = spec.num_blocks, m.hidden_size, m.num_directions
     I = m.input_size if input_size is None else input_size
     O = m.output_size if output_size is None else output_size
     shapes: dict[str, tuple[int, ...]] = {}
@@ -46,10 +46,9 @@ def weight_shapes(m: ModelConfig, input_size: int | None = None,
         width = I if layer == 0 else D * H
         for d in range(D):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
-            shapes[f"rnn.weight_ih{sfx}"] = (G * H, width)
-            shapes[f"rnn.weight_hh{sfx}"] = (G * H, H)
-            shapes[f"rnn.bias_ih{sfx}"] = (G * H,)
-            shapes[f"rnn.bias_hh{sfx}"] = (G * H,)
+            full = {"weight_ih": (G * H, width), "weight_hh": (G * H, H), "bias_ih": (G * H,), "bias_hh": (G * H,)}
+            for name in spec.params:
+                shapes[f"rnn.{name}{sfx}"] = full[name]
     shapes["head.weight"] = (O, D * H)
     shapes["head.bias"] = (O,)
     return shapes
@@ -103,16 +102,11 @@ def estimate_run(cfg: RunConfig) -> RunEstimate:
     weights = params * FLOAT * 4  # weights, gradients, two optimiser moments
     inputs = T * B * I * (FLOAT + 8) * 2 + T * B * 8 * 2  # one-hot built as int64, kept as float32; probe + batch
     K, H, G = m.num_layers * m.num_directions, m.hidden_size, _blocks(m.cell)
-    per_step = K * B * H * (len(_gate_names(m.cell)) + 2 + (2 if m.cell == "lstm" else 0))  # gates, h, dh, c, dc
+    spec = get_cell(m.cell)
+    per_step = K * B * H * (len(spec.gates) + 2 + (2 if spec.has_cell_state else 0))  # gates, h, dh, c, dc
     recording = T * per_step * FLOAT * 2 + K * G * H * H * FLOAT + T * B * max(O, 1) * FLOAT * 2 \
         + T * K * B * H * G * FLOAT * 2  # the states and gates twice (torch, then numpy); autograd's buffers
     return RunEstimate(weights=int(weights), inputs=int(inputs), recording=int(recording), parameters=int(params))
-
-
-def _gate_names(cell: str) -> tuple[str, ...]:
-    from rnnviz.core.config import GATE_NAMES
-
-    return tuple(GATE_NAMES[cell])
 
 
 def check_run_size(cfg: RunConfig, available: int | None = None) -> RunEstimate:

@@ -74,7 +74,7 @@ def human_bytes(n: float) -> str:
     """``1.5 GB`` style size for messages."""
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
         if abs(n) < 1024 or unit == "PB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+            return f"{n:.0f} {unit}" if unit == "bytes" or n >= 100 else f"{n:.3g} {unit}"
         n /= 1024
     return f"{n:.3g} PB"  # pragma: no cover
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.core.cells import get_cell
 from rnnviz.core.safeio import FileRefused, SafeZip, parse_json
 
 FORMAT = "rnnviz-trace"
@@ -43,13 +44,6 @@ class Spec:
 
 def _fail(source: str, message: str):
     raise FileRefused(f"{source} is not a valid rnnviz trace: {message}")
-
-
-def gate_keys(cell: str) -> tuple[str, ...]:
-    """The Trace keys of ``cell``'s gates (PyTorch letters)."""
-    from rnnviz.core.config import GATE_NAMES
-
-    return tuple(GATE_NAMES[cell])
 
 
 def marker_and_config(get, layout: dict[str, Spec], source: str) -> dict:
@@ -135,23 +129,23 @@ def check_layout(layout: dict[str, Spec], config: dict, source: str) -> None:
     targets = layout["targets"].shape
     if not 1 <= len(targets) <= 3 or math.prod(targets) > T * B * max(1, layout["outputs"].shape[2]):
         _fail(source, f"targets have shape {targets}, which does not fit T={T}, B={B}")
-    cell = str(config.get("cell", "rnn"))
-    keys = set(gate_keys(cell))
+    spec = get_cell(str(config.get("cell", "rnn")))  # ModelConfig checked it is registered
+    cell, keys = spec.display, set(spec.gate_keys)
     gates = {k[5:] for k in layout if k.startswith("gate_")}
     if gates != keys:
-        _fail(source, f"gates {sorted(gates)} do not match a {cell} cell (its gates are {sorted(keys)})")
+        _fail(source, f"gates {sorted(gates)} do not match the {cell} cell (its gates are {sorted(keys)})")
     for g in gates:
         expect(f"gate_{g}", hidden)
-    has_cell = cell == "lstm"
+    has_cell = spec.has_cell_state
     for key, shape in (("cell", hidden), ("grad_cell", hidden), ("grad_cell_norm", (K, T))):
         if has_cell and key not in layout:
-            _fail(source, f"an LSTM trace needs {key}")
+            _fail(source, f"an {cell} trace needs {key}")
         if not has_cell and key in layout:
             _fail(source, f"a {cell} cell has no {key}")
         if key in layout:
             expect(key, shape)
     if "whh" in layout:
-        expect("whh", (K, max(1, len(keys)), H, H))
+        expect("whh", (K, spec.num_blocks, H, H))
     n = layout["param_names"].shape
     expect("param_grad_norm_values", n)
     if "param_grad_norm_clipped_values" in layout:
