@@ -187,7 +187,7 @@ def test_cli_bad_input_one_line(tmp_path, content):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(content)
     r = _cli(bad, "--png", tmp_path / "x.png")
-    assert r.returncode == 1 and r.stderr.startswith("rnnviz: ") and len(r.stderr.strip().splitlines()) == 1
+    assert r.returncode == 2 and r.stderr.startswith("rnnviz: ") and len(r.stderr.strip().splitlines()) == 1
     assert "Traceback" not in r.stderr and not (tmp_path / "x.png").exists()
 
 
@@ -202,7 +202,7 @@ def test_cli_truncated_trace_and_bad_paths(tmp_path, trace_file):
                  [trace_file, "--panels", "bogus", "--png", tmp_path / "x.png"],
                  [tmp_path / "absent.npz", "--png", tmp_path / "x.png"]):
         r = _cli(*args)
-        assert r.returncode == 1, (args, r.stderr)
+        assert r.returncode == 2, (args, r.stderr)  # bad input: exit 2 (1 is for a failed write)
         assert r.stderr.startswith("rnnviz: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "x.png").exists()
 
