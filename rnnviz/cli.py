@@ -186,7 +186,6 @@ def _check_size(cfg) -> None:
 def _build(cfg):
     from rnnviz.core.train import build_run
 
-    _check_size(cfg)
     try:
         model, probe = build_run(cfg)
     except ValueError as exc:  # task or device arguments the core rejects
@@ -254,6 +253,7 @@ def cmd_trace(args) -> int:
         return io_cli.cmd_trace_model(args)
     io_cli.apply_data(args)  # --data FILE becomes the task
     cfg = config_from_args(args)
+    _check_size(cfg)  # before anything is created
     out = _target(Path(args.output or "trace.npz"))  # /dev/full must not become /dev/full.npz
     if out.suffix != ".npz":
         out = _target(out.with_name(out.name + ".npz"))
@@ -382,6 +382,7 @@ def cmd_train(args) -> int:
     cfg = config_from_args(args)
     steps = cfg.train.steps if args.steps is None else args.steps
     cfg = cfg.with_overrides(steps=steps)
+    _check_size(cfg)  # before the output folder is created
     folder = Path(args.output or "rnnviz-out")
     _writable_folder(folder)
     model, _ = _build(cfg)

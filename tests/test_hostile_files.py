@@ -172,7 +172,8 @@ def test_hostile_session_gets_one_clear_error(files, case):
     (deep_json(), ".json", "nested too deeply"),
     ('task = "melody"\nbidirectional = true\n', ".toml", "one-to-many"),
     ('task = "char_lm"\nhidden_size = 1\nseq_len = 10000\nbatch_size = 9999\n', ".toml", None),
-])
+], ids=["toml_inf", "toml_nan", "json_1e400", "json_nan", "json_infinity", "json_400_digits", "deep_json",
+        "melody_bidirectional", "too_big"])
 def test_hostile_config_names_the_key_and_the_file(tmp_path, text, suffix, words):
     from rnnviz.core.budget import check_run_size
 

@@ -380,7 +380,7 @@ def _read_arrays(z: SafeZip, member: str, check) -> dict[str, np.ndarray]:
 
 
 def _read(z: SafeZip, manifest: dict, source: str) -> Session:
-    from rnnviz.core.budget import check_run_size, weight_shapes
+    from rnnviz.core.budget import check_run_size, task_features, weight_shapes
     from rnnviz.core.config import ConfigError, RunConfig
 
     if not isinstance(manifest.get("config"), dict):
@@ -398,7 +398,8 @@ def _read(z: SafeZip, manifest: dict, source: str) -> Session:
     s = Session(config=manifest["config"], view=view, meta=meta)
 
     order = manifest.get("weight_names") or []
-    expected = weight_shapes(cfg.model) if order else {}  # a session may hold no weights at all
+    _, n_in, n_out = task_features(cfg.task)  # the model's input and output sizes follow its task
+    expected = weight_shapes(cfg.model, n_in, n_out) if order else {}  # a session may hold no weights
     if not isinstance(order, list) or set(order) != set(expected) or len(order) != len(expected):
         _bad(source, f"its weights do not belong to a {cfg.model.cell} model of this config")
 

@@ -27,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnnviz.core.config import ConfigError, RunConfig, combination_problem  # one rule for all
+from rnnviz.core.budget import check_run_size
+from rnnviz.core.config import ConfigError, RunConfig, combination_problem  # one rule for all, in config
 
 PHASES = ("forward", "backward", "full")
 TRAINING_STATES = ("idle", "running", "paused")
@@ -283,9 +284,10 @@ class SessionState:
         except (TypeError, ValueError) as exc:
             self.status = f"invalid setting: {exc}"
             return False
-        problem = combination_problem(cfg)
-        if problem:
-            self.status = problem
+        try:  # the same memory estimate as the CLI, lessons and sessions, before anything is built
+            check_run_size(cfg)
+        except ConfigError as exc:
+            self.status = str(exc)
             return False
         self.config = cfg
         self.dirty = True
