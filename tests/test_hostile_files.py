@@ -207,12 +207,13 @@ BOMB_CODE = """
 import json
 from rnnviz.core.trace import Trace, TraceFileError
 from rnnviz.app.session import load_session, SessionFileError
+base = PEAK()
 LIMIT()
 try:
     {call}
-    print(json.dumps({{"ok": True, "peak": PEAK()}}))
+    print(json.dumps({{"ok": True, "base": base, "peak": PEAK()}}))
 except (TraceFileError, SessionFileError) as exc:
-    print(json.dumps({{"error": str(exc), "peak": PEAK()}}))
+    print(json.dumps({{"error": str(exc), "base": base, "peak": PEAK()}}))
 """
 
 
@@ -232,7 +233,10 @@ def test_zip_bombs_are_refused_in_bounded_memory(bombs, kind):
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "error" in result and "bomb" in result["error"], result
-    print(f"\npeak RSS with the {kind} bomb: {result['peak'] / 2**20:.0f} MiB")
+    grew = result["peak"] - result["base"]
+    assert grew < 64 << 20, result  # refused before anything of the bomb's size was allocated
+    print(f"\n{kind} bomb (1 GiB expanded): peak RSS {result['peak'] / 2**20:.0f} MiB, "
+          f"{grew / 2**20:.1f} MiB above the imports")
 
 
 def test_the_limit_is_tight_enough_to_fail_a_naive_loader(bombs):
@@ -241,3 +245,17 @@ def test_the_limit_is_tight_enough_to_fail_a_naive_loader(bombs):
             "    a = np.array(z['hidden'])\n    print('loaded')\nexcept MemoryError:\n    print('MemoryError')\n")
     proc = run_limited(code)
     assert "MemoryError" in proc.stdout or proc.returncode != 0, (proc.stdout, proc.stderr[-500:])
+
+
+def test_a_damaged_member_gets_a_clean_message(files, tmp_path):
+    """A flipped byte: zipfile's CRC check, reported with its quotes intact (it was "(Bad CRC-32 for file 'x)")."""
+    h = trace_arrays(files["lstm"])["hidden"]
+    stored = altered_trace(files["lstm"], tmp_path / "stored.npz")  # ZIP_STORED: the array bytes are in the file
+    data = bytearray(stored.read_bytes())
+    at = data.find(h.tobytes()) + h.nbytes // 2
+    data[at] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    with pytest.raises(TraceFileError) as info:
+        Trace.load(stored)
+    msg = str(info.value)
+    assert "Bad CRC-32 for file 'hidden.npy'" in msg and msg.count("'") % 2 == 0, msg
