@@ -158,7 +158,7 @@ def build_trace(cls, arrays: dict, source: str):
     for name in SCALARS:
         value = arrays[name].item()
         kw[name] = bool(value) if name in ("clipped", "nonfinite") else float(value)
-    kw["gates"] = {k[5:]: arrays[k] for k in arrays if k.startswith("gate_")}
+    kw["gates"] = {k[5:]: arrays[k] for k in arrays if k.startswith("gate_")}  # saved order = block order
     names = [str(n) for n in arrays["param_names"]]
     kw["param_grad_norms"] = dict(zip(names, map(float, arrays["param_grad_norm_values"]), strict=True))
     if "param_grad_norm_clipped_values" in arrays:
