@@ -176,3 +176,24 @@ def test_closing_during_a_gif_export_finishes_it(qtbot, tmp_path):
     assert path.exists()
     with Image.open(path) as im:
         assert im.n_frames == 60
+
+
+def test_a_refused_session_leaves_the_window_as_it_was(window, qtbot, tmp_path):
+    """Issue 11, item 3: everything is checked before anything is installed."""
+    from rnnviz.app.session import load_session, save_session
+
+    s = window.state
+    assert window.train(3)
+    qtbot.waitUntil(lambda: s.training == "idle", timeout=15000)
+    ctl = window.session_controller
+    assert ctl.save(tmp_path / "good.rnnviz"), ctl.last_error
+    session = load_session(tmp_path / "good.rnnviz")
+    session.config = small_cfg(hidden_size=5).to_dict()  # another network ...
+    session.weights = {}
+    session.view = {**session.view, "phase": "sideways"}  # ... and a view the window cannot show
+    save_session(tmp_path / "bad.rnnviz", session)
+    before = (s.config, s.model, s.trace, list(s.history), s.panel, s.time)
+    assert not ctl.open(tmp_path / "bad.rnnviz")
+    assert "sideways" in ctl.last_error
+    assert (s.config, s.model, s.trace, list(s.history), s.panel, s.time) == before
+    assert window.views["hidden"].trace is s.trace

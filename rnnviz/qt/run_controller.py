@@ -27,6 +27,7 @@ from rnnviz.app.actions import RunResult
 from rnnviz.app.state import SessionState
 from rnnviz.core.config import ConfigError
 from rnnviz.core.train import Trainer
+from rnnviz.qt.errors import report_unexpected
 from rnnviz.qt.workers import Recorder, TrainWorker
 
 TRACE_INTERVAL = 0.25  # seconds between trace updates while training
@@ -85,6 +86,37 @@ class RunController(QObject):
         s.new_run()  # whatever was still on its way belongs to the run we are replacing
         s.training = "idle"
         s.playing = False
+        before = self._snapshot()
+        try:
+            self._assign(run, trace, history, trainer, compare, config)
+        except Exception:
+            self._restore(before)  # a view refused the run: the previous one stays, whole
+            raise
+        self.progress_changed.emit(None)
+        if status is not None:
+            s.status = status
+        elif not s.trace.nonfinite:
+            tr = s.trace
+            s.status = (f"recorded {tr.cell_type.upper()} · T = {tr.seq_len} · H = {tr.hidden_size}"
+                        f" · loss {tr.loss:.4g}")
+
+    def _snapshot(self) -> dict:
+        s = self.state
+        return {"config": s.config, "model": s.model, "probe": s.probe, "compare_runs": s.compare_runs,
+                "history": s.history, "trace": s.trace, "trainer": self.trainer, "model_config": self._model_config}
+
+    def _restore(self, before: dict) -> None:
+        s = self.state
+        self._installing = True
+        try:
+            for key in ("config", "model", "probe", "compare_runs", "history", "trace"):
+                setattr(s, key, before[key])
+        finally:
+            self._installing = False
+        self.trainer, self._model_config = before["trainer"], before["model_config"]
+
+    def _assign(self, run, trace, history, trainer, compare, config) -> None:
+        s = self.state
         if config is not None:
             self._installing = True
             try:
@@ -98,13 +130,6 @@ class RunController(QObject):
         s.compare_runs = list(compare)
         s.history = list(history if history is not None else (run.history if run is not None else []))
         s.trace = trace if trace is not None else run.trace
-        self.progress_changed.emit(None)
-        if status is not None:
-            s.status = status
-        elif not s.trace.nonfinite:
-            tr = s.trace
-            s.status = (f"recorded {tr.cell_type.upper()} · T = {tr.seq_len} · H = {tr.hidden_size}"
-                        f" · loss {tr.loss:.4g}")
 
     def install_trace(self, trace, config=None, *, history=(), compare=(), status: str | None = None) -> None:
         """Show ``trace`` without a model (a trace file; a session saved without weights), with
@@ -133,7 +158,11 @@ class RunController(QObject):
             return  # a newer run replaced this one
         on_result = self._job[1]
         self._job = None
-        on_result(result)
+        try:
+            on_result(result)
+        except Exception as exc:  # noqa: BLE001 - shown once and logged; the previous run stays
+            self.progress_changed.emit(None)
+            report_unexpected(self.parent(), exc, "installing the result")
 
     def _on_job_failed(self, token: int, message: str) -> None:
         if self._closing or self._job is None or self._job[0] != token or not self.state.is_current(token):

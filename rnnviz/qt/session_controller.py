@@ -32,6 +32,7 @@ from rnnviz.app.state import CompareRun, SessionState
 from rnnviz.core.config import ConfigError, RunConfig
 from rnnviz.core.trace import Trace, TraceFileError
 from rnnviz.core.train import Trainer, build_run
+from rnnviz.qt.errors import log
 
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
@@ -127,6 +128,10 @@ class SessionController(QObject):
         except FILE_ERRORS as exc:
             self.last_error = error_message(exc)
             return False
+        except Exception as exc:  # noqa: BLE001 - a bug, not the file: logged, and the window is intact
+            log.exception("opening session %s", path)
+            self.last_error = f"unexpected error ({type(exc).__name__}: {exc}); the previous session is kept"
+            return False
         self.path = path
         self.add_recent(path)
         self.state.status = f"opened session {path.name}"
@@ -172,10 +177,14 @@ class SessionController(QObject):
         path = Path(path)
         try:
             trace = Trace.load(path)
+            self.runs.install_trace(trace, None, status=f"opened {path.name}")
         except FILE_ERRORS as exc:
             self.last_error = f"cannot open {path.name}: {error_message(exc)}"
             return False
-        self.runs.install_trace(trace, None, status=f"opened {path.name}")
+        except Exception as exc:  # noqa: BLE001 - a bug, not the file: logged, and the window is intact
+            log.exception("opening trace %s", path)
+            self.last_error = f"cannot open {path.name}: unexpected error ({type(exc).__name__}: {exc})"
+            return False
         self.traces = []
         return True
 
