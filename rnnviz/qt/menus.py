@@ -57,12 +57,14 @@ class _Builder:
 def build_menus(window) -> dict[str, QAction]:
     """Create the menu bar of ``window`` (a MainWindow with its controllers); returns the actions."""
     b = _Builder(window)
-    add = b.add
-    mb = window.menuBar()
-    s, runs, sessions, exports = (window.state, window.training_controller, window.session_controller,
-                                  window.export_controller)
+    for fill in (_file_menu, _view_menu, _run_menu, _lessons_menu, _help_menu):
+        fill(window, b.add)
+    return b.actions
 
-    m = window.file_menu = mb.addMenu("&File")
+
+def _file_menu(window, add) -> None:
+    sessions, exports = window.session_controller, window.export_controller
+    m = window.file_menu = window.menuBar().addMenu("&File")
     add("open_session", "Open session…", sessions.open_dialog, QKeySequence.StandardKey.Open,
         "Open a saved session (config, weights, history, traces, the tab in front)", m)
     add("save_session", "Save session", sessions.save_dialog, "Ctrl+S", "Save everything to one file", m)
@@ -90,7 +92,9 @@ def build_menus(window) -> dict[str, QAction]:
     m.addSeparator()
     add("quit", "Quit", window.close, "Ctrl+Q", "Close rnnviz", m)
 
-    m = window.view_menu = mb.addMenu("&View")
+
+def _view_menu(window, add) -> None:
+    m = window.view_menu = window.menuBar().addMenu("&View")
     m.addAction(window.build_dock.toggleViewAction())
     m.addSeparator()
     for i, name in enumerate(window.tab_names):
@@ -106,7 +110,10 @@ def build_menus(window) -> dict[str, QAction]:
     add("present", "Presentation mode", lambda: presentation.toggle_presentation(window), "F5",
         "Full screen, large fonts, high contrast; Page Up/Down step (presenter clicker)", m)
 
-    m = window.run_menu = mb.addMenu("&Run")
+
+def _run_menu(window, add) -> None:
+    s, runs = window.state, window.training_controller
+    m = window.run_menu = window.menuBar().addMenu("&Run")
     add("train", "Train", runs.train, "Ctrl+T",
         "Train live in the background; again after Stop: more steps, the count continues", m)
     add("pause", "Pause training", runs.pause, "Ctrl+P", "Pause the training loop", m)
@@ -133,8 +140,10 @@ def build_menus(window) -> dict[str, QAction]:
         "Run the same data and seed with one setting changed, side by side", m)
     add("clear_compare", "Clear comparison", window.compare_controller.clear, None, "Leave compare mode", m)
 
+
+def _lessons_menu(window, add) -> None:
     lessons = window.lesson_controller
-    m = window.lessons_menu = mb.addMenu("&Lessons")
+    m = window.lessons_menu = window.menuBar().addMenu("&Lessons")
     add("lesson_run", "Run the lesson's action", lessons.run, "F6", "Train / compare / sample as the lesson says", m)
     add("lesson_reset", "Reset lesson to its start", lessons.reset, "Ctrl+Shift+L",
         "The lesson's config, fresh weights, t = 0", m)
@@ -143,10 +152,11 @@ def build_menus(window) -> dict[str, QAction]:
     add("lesson_prev", "Previous lesson", lambda: window.lesson_browser.go(-1), "Ctrl+PgUp", "", m)
     m.addAction(window.lesson_dock.toggleViewAction())
 
-    m = window.help_menu = mb.addMenu("&Help")
+
+def _help_menu(window, add) -> None:
+    m = window.help_menu = window.menuBar().addMenu("&Help")
     add("shortcuts", "Keyboard shortcuts", lambda: show_shortcuts(window), "F1", "List the shortcuts", m)
     add("about", "About rnnviz", lambda: show_about(window), None, "", m)
-    return b.actions
 
 
 def show_shortcuts(window) -> None:
