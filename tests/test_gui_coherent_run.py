@@ -40,12 +40,12 @@ def steps_of(history):
 def train_until(window, qtbot, rows: int):
     """Start a long training and wait until ``rows`` history rows are on screen."""
     assert window.train(100000)
-    qtbot.waitUntil(lambda: len(window.state.history) >= rows, timeout=15000)
+    qtbot.waitUntil(lambda: len(window.state.history) >= rows, timeout=60000)
 
 
 def stop(window, qtbot):
     window.stop_training()
-    qtbot.waitUntil(lambda: window.state.training == "idle", timeout=10000)
+    qtbot.waitUntil(lambda: window.state.training == "idle", timeout=60000)
 
 
 def watch(state):
@@ -62,7 +62,7 @@ def test_edit_during_training_starts_a_fresh_run(window, qtbot):
     seen = watch(s)
     s.set_config(hidden_size=12)  # the user edits a setting while the network trains
     assert s.training == "idle" and s.history == []  # at once: no old curve beside the new setting
-    qtbot.waitUntil(lambda: s.trace.hidden_size == 12 and s.training == "idle", timeout=10000)
+    qtbot.waitUntil(lambda: s.trace.hidden_size == 12 and s.training == "idle", timeout=60000)
     qtbot.wait(600)  # anything the stopped trainer still sends has arrived by now
     assert s.trace.hidden_size == 12 and s.training == "idle"
     assert s.history == [], "the old network's loss curve stays beside the new network"
@@ -72,7 +72,7 @@ def test_edit_during_training_starts_a_fresh_run(window, qtbot):
     curve = window.views["training"].loss_curve.getData()[0]
     assert curve is None or len(curve) == 0
     assert window.train(4)
-    qtbot.waitUntil(lambda: s.training == "idle", timeout=15000)
+    qtbot.waitUntil(lambda: s.training == "idle", timeout=60000)
     assert steps_of(s.history) == [1, 2, 3, 4]  # the new run alone, from its first step
 
 
@@ -83,7 +83,7 @@ def test_train_again_after_stop_continues_the_step_count(window, qtbot, tmp_path
     n = steps_of(s.history)[-1]
     assert steps_of(s.history) == list(range(1, n + 1))
     assert window.train(4)
-    qtbot.waitUntil(lambda: s.training == "idle", timeout=15000)
+    qtbot.waitUntil(lambda: s.training == "idle", timeout=60000)
     assert steps_of(s.history) == list(range(1, n + 5)), "Train again restarted at step 1"
     x = window.views["training"].loss_curve.getData()[0]
     assert len(x) == n + 4 and np.all(np.diff(x) > 0)  # no line back to the start
@@ -93,19 +93,19 @@ def test_train_again_after_stop_continues_the_step_count(window, qtbot, tmp_path
     assert ctl.save(tmp_path / "run.rnnviz"), ctl.last_error
     assert ctl.open(tmp_path / "run.rnnviz"), ctl.last_error
     assert window.train(2)
-    qtbot.waitUntil(lambda: s.training == "idle", timeout=15000)
+    qtbot.waitUntil(lambda: s.training == "idle", timeout=60000)
     assert steps_of(s.history) == list(range(1, n + 7))
 
 
 def test_opening_a_session_during_training_drops_the_stopped_run(window, qtbot, tmp_path):
     s = window.state
     assert window.train(4)
-    qtbot.waitUntil(lambda: s.training == "idle", timeout=15000)
+    qtbot.waitUntil(lambda: s.training == "idle", timeout=60000)
     ctl = window.session_controller
     assert ctl.save(tmp_path / "four.rnnviz"), ctl.last_error
     saved = s.trace.hidden.copy()
     window.reset()
-    qtbot.waitUntil(lambda: s.history == [] and s.trace.meta.get("step") == 0, timeout=10000)
+    qtbot.waitUntil(lambda: s.history == [] and s.trace.meta.get("step") == 0, timeout=60000)
     train_until(window, qtbot, 3)
     seen = watch(s)
     assert ctl.open(tmp_path / "four.rnnviz"), ctl.last_error  # while the trainer still runs
@@ -126,7 +126,7 @@ def test_choosing_a_lesson_during_training_drops_the_stopped_run(window, qtbot):
     window.lesson_browser.select("recurrence", emit=True)
     lesson_cfg = window.lesson_browser.current.config
     qtbot.waitUntil(lambda: s.training == "idle" and s.trace.config["hidden_size"] == lesson_cfg.model.hidden_size
-                    and s.trace.seq_len == lesson_cfg.task.seq_len, timeout=15000)
+                    and s.trace.seq_len == lesson_cfg.task.seq_len, timeout=60000)
     qtbot.wait(800)
     assert not any(seen["history"]), "the stopped trainer's rows were shown in the new lesson"
     assert s.history == [] and s.lesson == "recurrence" and s.config == lesson_cfg
@@ -136,7 +136,7 @@ def test_choosing_a_lesson_during_training_drops_the_stopped_run(window, qtbot):
 def test_train_after_a_refused_setting_does_not_run_the_old_model(window, qtbot, capfd):
     s = window.state
     s.set_config(task="agreement", seq_len=1)  # the task refuses T = 1 when it is recorded
-    qtbot.waitUntil(lambda: "seq_len" in window.status_label.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "seq_len" in window.status_label.text(), timeout=60000)
     old_trace = s.trace
     started = window.train(5)
     qtbot.wait(800)
@@ -146,9 +146,9 @@ def test_train_after_a_refused_setting_does_not_run_the_old_model(window, qtbot,
     assert "seq_len" in window.status_label.text() and "training failed" not in window.status_label.text()
     assert s.trace is old_trace
     s.set_config(seq_len=6)  # a setting the task accepts: Train works again
-    qtbot.waitUntil(lambda: s.trace.meta.get("task") == "agreement", timeout=10000)
+    qtbot.waitUntil(lambda: s.trace.meta.get("task") == "agreement", timeout=60000)
     assert window.train(2)
-    qtbot.waitUntil(lambda: s.training == "idle", timeout=15000)
+    qtbot.waitUntil(lambda: s.training == "idle", timeout=60000)
     assert steps_of(s.history) == [1, 2]
 
 
@@ -184,7 +184,7 @@ def test_a_refused_session_leaves_the_window_as_it_was(window, qtbot, tmp_path):
 
     s = window.state
     assert window.train(3)
-    qtbot.waitUntil(lambda: s.training == "idle", timeout=15000)
+    qtbot.waitUntil(lambda: s.training == "idle", timeout=60000)
     ctl = window.session_controller
     assert ctl.save(tmp_path / "good.rnnviz"), ctl.last_error
     session = load_session(tmp_path / "good.rnnviz")

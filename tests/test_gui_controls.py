@@ -48,20 +48,20 @@ def test_run_bar_trains_pauses_stops_and_steps(window, qtbot):
     assert not bar.stop_button.isEnabled() and "press Train" in bar.info.text()
     assert bar.train_button.height() >= 24  # large enough to find and hit
     bar.step_button.click()  # one training step, shown
-    qtbot.waitUntil(lambda: s.training == "idle" and len(s.history) == 1, timeout=15000)
+    qtbot.waitUntil(lambda: s.training == "idle" and len(s.history) == 1, timeout=60000)
     assert bar.info.text().startswith("step 1 ")
     assert window.train(100000)
     assert bar.pause_button.isEnabled() and bar.stop_button.isEnabled() and not bar.train_button.isEnabled()
-    qtbot.waitUntil(lambda: len(s.history) >= 3, timeout=15000)
+    qtbot.waitUntil(lambda: len(s.history) >= 3, timeout=60000)
     bar.pause_button.click()
     assert s.training == "paused" and bar.pause_button.text() == "Resume"
     bar.pause_button.click()
     assert s.training == "running"
     bar.stop_button.click()
-    qtbot.waitUntil(lambda: s.training == "idle", timeout=10000)
+    qtbot.waitUntil(lambda: s.training == "idle", timeout=60000)
     n = len(s.history)
     bar.step_button.click()
-    qtbot.waitUntil(lambda: s.training == "idle" and len(s.history) == n + 1, timeout=15000)
+    qtbot.waitUntil(lambda: s.training == "idle" and len(s.history) == n + 1, timeout=60000)
     assert [r["step"] for r in s.history] == list(range(1, n + 2))
 
 
@@ -102,10 +102,10 @@ def test_the_t_box_says_when_the_task_runs_another_length(window, qtbot):
     s, note = window.state, window.build_panel.seq_len_note
     assert not note.isVisible()
     s.set_config(task="sentiment", seq_len=50)
-    qtbot.waitUntil(lambda: s.trace.meta.get("task") == "sentiment", timeout=15000)
+    qtbot.waitUntil(lambda: s.trace.meta.get("task") == "sentiment", timeout=60000)
     assert note.isVisible() and f"T = {s.trace.seq_len}" in note.text() and s.trace.seq_len != 50
     s.set_config(task="adding", seq_len=12)
-    qtbot.waitUntil(lambda: s.trace.meta.get("task") == "adding", timeout=15000)
+    qtbot.waitUntil(lambda: s.trace.meta.get("task") == "adding", timeout=60000)
     assert not note.isVisible()
 
 
