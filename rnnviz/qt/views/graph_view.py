@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QToolButton,
+    QWidget,
 )
 
 from rnnviz.core.graph import graph_for_trace, row_labels
@@ -53,6 +54,7 @@ RADIUS = 20.0
 LABEL_PX = 15        # node label font, scene units; the zoom decides its size on screen
 READ_PX = 14.0       # on-screen label height the default zoom aims at (× theme scale)
 MIN_PX = 7.5         # never zoom a label below this by default (× theme scale)
+GROW_PX = 10.0       # labels this tall fit: the view asks for the height (× theme scale)
 EDGE_LABELS = {"W_xh": "W_xh", "W_hh": "W_hh", "W_hy": "W_hy", "c": "c path", "gates": "gates",
                "feedback": "ŷ→x", "sum": "L = Σₜ Lₜ"}
 class _Canvas(QGraphicsView):
@@ -228,6 +230,7 @@ class GraphView(TraceView):
         self._painted = None  # new numbers: every node is recoloured
         if new_arch or self._drawn != self._arch:
             self._layout_and_draw()
+            self.updateGeometry()  # a deeper graph may need more height (minimumSizeHint)
         else:
             self._ensure_window(self.current_time)
             self._set_captions()
@@ -419,6 +422,20 @@ class GraphView(TraceView):
         scale, so presentation mode reads bigger)."""
         label_h = font_height(LABEL_PX)
         return READ_PX * theme.scale() / label_h, MIN_PX * theme.scale() / label_h
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt naming)
+        """Tall enough that a deep or bidirectional graph's labels read (GROW_PX on screen) when
+        it fits, at most half the window: the splitter above the tabs grows the graph for it."""
+        hint = super().minimumSizeHint()
+        if self.graph is None or self.trace is None or not self.node_items:
+            return hint
+        _, rows = self._graph_extent()
+        need = rows * SY * GROW_PX * theme.scale() / font_height(LABEL_PX)
+        chrome = self.height() - self.canvas.viewport().height()
+        top = QWidget.window(self)  # self.window is the drawn steps (first, last)
+        cap = 0.5 * top.height() if top is not self else need + chrome
+        hint.setHeight(int(max(hint.height(), min(need + chrome, cap))))
+        return hint
 
     def _graph_extent(self) -> tuple[float, float]:
         """(columns, rows) the drawn graph spans, in graph units, with room for the row names,
