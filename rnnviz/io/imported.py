@@ -152,10 +152,12 @@ class ImportedModel:
         return f"{s} ({', '.join(extra)})"
 
     def summary(self) -> str:
-        """One line for the status bar and the CLI: what, from where, and the largest difference."""
+        """One line for the status bar and the CLI: the file, the largest difference, then what it is.
+
+        The difference comes early: a narrow status bar cuts the end of the line."""
         notes = "; ".join(self.notes)
-        return (f"imported {self.describe()} from {Path(self.source).name} ({self.framework} {self.kind}): "
-                f"max |rnnviz - {self.reference}| = {self.max_diff:.2g}" + (f"; {notes}" if notes else ""))
+        return (f"imported {Path(self.source).name}: max |rnnviz - {self.reference}| = {self.max_diff:.2g}; "
+                f"{self.describe()}, {self.framework} {self.kind}" + (f"; {notes}" if notes else ""))
 
 
 def build(spec: NetSpec, source: str, seed: int = 0) -> ImportedModel:
