@@ -38,3 +38,57 @@ def collect_garbage_between_tests(request):
     finally:
         gc.enable()
         gc.collect()
+
+
+# -- factories shared by the test files (panels) ------------------------------------------------
+
+def _small_config(**overrides):
+    import rnnviz
+
+    base = dict(hidden_size=8, seq_len=12, batch_size=4)
+    base.update(overrides)
+    return rnnviz.RunConfig().with_overrides(**base)
+
+
+def _make_trace(**overrides):
+    """A real recorded Trace of a fresh model on its task's probe batch (no training)."""
+    import rnnviz
+    from rnnviz.core.train import batch_meta, build_run
+
+    model, batch = build_run(rnnviz.RunConfig().with_overrides(**overrides))
+    return rnnviz.record(model, batch.x, batch.y, loss=batch.loss, meta=batch_meta(batch))
+
+
+@pytest.fixture(scope="session")
+def small_config():
+    """``small_config(**overrides)`` → a RunConfig with H=8, T=12, B=4 unless overridden."""
+    return _small_config
+
+
+@pytest.fixture(scope="session")
+def make_trace():
+    """``make_trace(**config_overrides)`` → a real Trace (fresh weights, the task's probe batch)."""
+    return _make_trace
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """``make_window(config=None, size=(1300, 850), record=True)`` → a shown MainWindow, shut down after."""
+    from rnnviz.app.state import SessionState
+    from rnnviz.qt.main_window import MainWindow
+
+    made = []
+
+    def make(config=None, size=(1300, 850), record=True):
+        win = MainWindow(SessionState(config if config is not None else _small_config()))
+        qtbot.addWidget(win)
+        win.resize(*size)
+        win.show()
+        made.append(win)
+        if record:
+            assert win.record_sync()
+        return win
+
+    yield make
+    for win in made:
+        win.shutdown()

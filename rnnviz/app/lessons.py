@@ -29,10 +29,10 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from rnnviz.app.panels import PANELS
 from rnnviz.core.config import FLAT_KEYS, ConfigError, RunConfig
+from rnnviz.core.graph import graph_for_trace
 
-PANELS = ("graph", "hidden", "cell", "gates", "saturation", "gradients", "training", "spectrum",
-          "predictions", "equations")
 ACTION_KINDS = ("record", "train", "compare", "sample")
 TOP_KEYS = ("name", "title", "description", "order", "text", "panels", "config", "action", "variants",
             "check")
@@ -431,21 +431,6 @@ def extrapolate(model, x, warmup: int, n: int):
     return torch.cat(out).cpu().numpy(), y.cpu().numpy()
 
 
-def graph_for(config: RunConfig, shape: str | None = None):
-    """The unrolled graph (networkx) of ``config``'s model on its task, in the task's shape."""
-    from rnnviz.core.graph import build_graph
-    from rnnviz.core.train import task_batch
-
-    batch = task_batch(config.task)
-    shape = shape or batch.shape
-    if shape == "encoder-decoder":
-        enc = int(batch.meta.get("enc_len", batch.seq_len // 2))
-        return build_graph(config.model, enc, shape, out_len=int(batch.meta.get("dec_len", enc)))
-    if shape == "one-to-many":
-        return build_graph(config.model, batch.seq_len, shape)
-    return build_graph(config.model, 1 if shape == "one-to-one" else batch.seq_len, shape)
-
-
 @dataclass
 class Extrapolation:
     """A closed-loop prediction: ``warmup`` true steps fed in, then the model's own outputs.
@@ -537,9 +522,9 @@ def run_action(lesson: Lesson, steps: int | None = None, callbacks=()) -> Lesson
             pred, one = extrapolate(main.model, probe.x, probe.seq_len - k, k)
             result.extrapolation = Extrapolation(probe.seq_len - k, pred, one, probe.y.numpy())
         for v in lesson.variants:
-            result.graphs[v.label] = graph_for(v.config, v.shape)
             meta = {"shape": v.shape} if v.shape else {}  # else the task's own, from batch_meta
-            result.variant_traces[v.label] = record_run(v.config, label=v.label, **meta).trace
+            trace = result.variant_traces[v.label] = record_run(v.config, label=v.label, **meta).trace
+            result.graphs[v.label] = graph_for_trace(trace)  # the graph the window draws for it
     except (ConfigError, ValueError) as exc:
         if isinstance(exc, LessonError):
             raise
@@ -553,5 +538,5 @@ def finite(value: float) -> bool:
 
 
 __all__ = ["ACTION_KINDS", "PANELS", "Extrapolation", "Lesson", "LessonError", "LessonResult", "Variant",
-           "builtin_dir", "classify", "encode_tokens", "extrapolate", "graph_for", "list_lessons", "load_lesson",
+           "builtin_dir", "classify", "encode_tokens", "extrapolate", "list_lessons", "load_lesson",
            "neighbour", "parse_lesson", "run_action", "user_lesson_dirs"]

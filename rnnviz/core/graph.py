@@ -313,19 +313,25 @@ def build_graph(cfg: Any, seq_len: int, shape: str = "many-to-many",
     return G
 
 
-def graph_for_trace(trace):
+def graph_for_trace(trace, max_steps: int | None = None):
     """The graph of a recorded run: its cell, layers, directions, shape and length (an
     encoder-decoder split by ``meta["enc_len"]`` / ``meta["dec_len"]``; a shape the trace does not
-    fit falls back to many-to-many)."""
+    fit falls back to many-to-many). The one function the window, the lessons and the exporters
+    use. ``max_steps``: at most that many steps (an exported window of a long run; many-to-many
+    where the shape cannot be cut)."""
     cfg = SimpleNamespace(cell=trace.cell_type, num_layers=trace.num_layers,
                           bidirectional=trace.num_directions == 2)
     meta = trace.meta or {}
     shape = meta.get("shape") or "many-to-many"
     T = trace.seq_len
     out_len = None
+    if max_steps is not None and T > max_steps:
+        T = int(max_steps)
+        if shape in ("encoder-decoder", "one-to-one"):
+            shape = "many-to-many"
     if shape == "encoder-decoder":
         enc, dec = meta.get("enc_len"), meta.get("dec_len")
-        if enc and dec and int(enc) + int(dec) == T:
+        if enc and dec and int(enc) + int(dec) <= T:  # an odd T leaves one unused last step
             T, out_len = int(enc), int(dec)
         else:
             shape = "many-to-many"
@@ -334,7 +340,7 @@ def graph_for_trace(trace):
     try:
         return build_graph(cfg, T, shape, out_len)
     except ValueError:
-        return build_graph(cfg, trace.seq_len, "many-to-many")
+        return build_graph(cfg, T if max_steps is not None else trace.seq_len, "many-to-many")
 
 
 def _sort_key(G: nx.DiGraph, num_steps: int):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnviz.app.panel_model import gate_saturation
 from rnnviz.core.trace import Trace, atomic_write
-from rnnviz.export.frames import gate_saturation
 
 __all__ = [
     "HISTORY_COLUMNS",

@@ -33,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    from rnnviz.export.frames import DEFAULT_PANELS
+    from rnnviz.export.frames import PANELS
 
     p.add_argument("source", help="a trace (.npz from `rnnviz trace`) or a session file saved by the app")
     p.add_argument("--png", metavar="FIG.png", help="still figure as PNG")
@@ -45,9 +45,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--npz", metavar="OUT.npz", help="the whole trace as .npz")
     p.add_argument("--history-csv", metavar="HISTORY.csv",
                    help="training history (step,loss,grad_norm,clipped) of a session")
-    p.add_argument("--panels", default=",".join(DEFAULT_PANELS),
-                   help="comma-separated: hidden,cell,gates,gradients,loss,outputs,graph or 'all' "
-                        f"(default: {','.join(DEFAULT_PANELS)})")
+    p.add_argument("--panels", default="default",
+                   help=f"comma-separated: {','.join(PANELS)}, 'all', or 'default' (the default: "
+                        "hidden,gates,gradients,graph, without the gates for a cell that has none)")
     p.add_argument("--size", default="1280x720", help="frame size in pixels, WxH (default 1280x720)")
     p.add_argument("--scale", type=float, default=1.0, help="pixel scale for projectors/print (default 1.0)")
     p.add_argument("--fps", type=float, default=8.0, help="animation frame rate (default 8)")
@@ -149,7 +149,8 @@ def _run(args) -> int:
     if not (0.1 <= args.scale <= 8):
         raise _Fail(f"--scale must be between 0.1 and 8, got {args.scale:g}")
     _check_pixels(size, args.scale)
-    panels = parse_panels(args.panels)
+    parse_panels(args.panels)  # a bad name fails before any work; "default" is resolved per trace
+    panels = args.panels
     for target in outputs:
         if target:
             _check_target(target)

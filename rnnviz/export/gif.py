@@ -116,8 +116,8 @@ def animation_frames(animation: str, trace=None, *, traces: Sequence[tuple] | No
     plan = _plan(animation, trace, traces, frames)
     if animation == "training":
         panels = list(panels) if not isinstance(panels, str) else panels.split(",")
-        if history and "loss" not in panels:
-            panels = [*panels, "loss"]
+        if history and "training" not in panels and "loss" not in panels:
+            panels = [*panels, "training"]
         grad_range, loss_range = _ranges(list(traces), history)
         for _, step, tr in plan:
             spec = FrameSpec(k=k, sample=sample, history=history, step=step, grad_range=grad_range,

@@ -34,15 +34,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.app.panels import default_panels
 from rnnviz.core.trace import TraceFileError
 from rnnviz.qt.session_controller import error_message
 
 __all__ = ["ExportController", "ExportOptionsDialog"]
 
 SIZES = ("1280x720", "1920x1080", "960x540", "800x600", "3840x2160")
-# window view name → export panel name
-VIEW_PANEL = {"hidden": "hidden", "cell": "cell", "gates": "gates", "saturation": "gates",
-              "gradients": "gradients", "training": "loss", "graph": "graph", "predictions": "outputs"}
 TRAINING_HINT = ("The training animation needs at least two traces recorded during live training: "
                  "press Train (Ctrl+T) first, then export.")
 
@@ -61,6 +59,7 @@ class _LazyModule:
 
 
 arrays, figures, gif = (_LazyModule(f"rnnviz.export.{name}") for name in ("arrays", "figures", "gif"))
+export_frames = _LazyModule("rnnviz.export.frames")
 
 
 class _Bridge(QObject):
@@ -85,7 +84,8 @@ class ExportController(QObject):
     # -- exports (no dialogs) -----------------------------------------------------------------
     def current_panel(self) -> str:
         """The export panel of the view in front (its tab), or 'hidden'."""
-        return VIEW_PANEL.get(self.state.panel, "hidden")
+        # views and export frames share the panel names; a view with no export frame exports h_t
+        return self.state.panel if self.state.panel in export_frames.exportable() else "hidden"
 
     @property
     def busy(self) -> bool:
@@ -283,7 +283,7 @@ class ExportController(QObject):
     def export_animation_dialog(self) -> None:
         trace = self.state.trace
         dlg = ExportOptionsDialog(self.window, animation=True, training_ok=len(self.sessions.traces) >= 2,
-                                  has_gates=trace is None or bool(trace.gates))
+                                  panels=default_panels(trace.config if trace is not None else None))
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
         filt = "GIF animation (*.gif)" + (";;MP4 video (*.mp4)" if gif.mp4_available() else "")
@@ -325,7 +325,7 @@ class ExportOptionsDialog(QDialog):
     """Which panels, size and scale (figures); plus animation, frame rate and frame count (animations)."""
 
     def __init__(self, parent: QWidget | None = None, animation: bool = False, panels=None,
-                 training_ok: bool = True, has_gates: bool = True):
+                 training_ok: bool = True):
         super().__init__(parent)
         self.setWindowTitle("Export animation" if animation else "Export figure")
         form = QFormLayout(self)
@@ -341,12 +341,10 @@ class ExportOptionsDialog(QDialog):
             item.setEnabled(False)
             item.setToolTip(TRAINING_HINT)
         # a cell without gates: a gates panel would be a third of the frame saying so
-        chosen = set(panels or (("hidden", "gates", "gradients") if has_gates else ("hidden", "gradients")))
+        chosen = set(panels or default_panels())
         row = QHBoxLayout()
         self._checks = {}
-        from rnnviz.export.frames import PANELS
-
-        for name in PANELS:
+        for name in export_frames.exportable():
             box = QCheckBox(name)
             box.setChecked(name in chosen)
             self._checks[name] = box

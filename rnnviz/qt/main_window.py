@@ -19,9 +19,6 @@ Menus are built from their methods in :mod:`rnnviz.qt.menus`. The window never c
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -34,6 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.app.panel_model import fmt_number as _fmt
+from rnnviz.app.panel_model import nonfinite_summary
+from rnnviz.app.panels import PANELS
 from rnnviz.app.state import SessionState
 from rnnviz.qt.build_panel import BuildPanel
 from rnnviz.qt.compare import CompareController
@@ -51,8 +51,7 @@ from rnnviz.qt.views import VIEW_CLASSES
 from rnnviz.qt.workers import start_warm_up, wait_warm_up
 
 CURSOR_FIELDS = ("time", "phase", "layer", "sample")
-TAB_ORDER = ("hidden", "cell", "gates", "saturation", "gradients", "training", "spectrum",
-             "predictions", "equations")
+TAB_ORDER = tuple(name for name in PANELS if name != "graph")  # the graph sits above the tabs
 
 
 class MainWindow(QMainWindow):
@@ -407,36 +406,6 @@ class MainWindow(QMainWindow):
         self.training_controller.shutdown(timeout)
         self.export_controller.wait(timeout)
         wait_warm_up(timeout)
-
-
-def _steps(mask) -> str:
-    idx = np.flatnonzero(mask)
-    return f"t = {idx[0] + 1}" if idx.size == 1 else f"t = {idx[0] + 1}–{idx[-1] + 1}"
-
-
-def nonfinite_summary(trace) -> str:
-    """One line saying where a trace has NaN/Inf: states (forward) and gradients (BPTT) apart."""
-    states = ~np.isfinite(trace.hidden).all(axis=(0, 2, 3))
-    if trace.cell is not None:
-        states |= ~np.isfinite(trace.cell).all(axis=(0, 2, 3))
-    grads = ~np.isfinite(trace.grad_hidden).all(axis=(0, 2, 3))
-    parts = []
-    if states.any():
-        parts.append(f"states NaN/Inf at {_steps(states)}")
-    if grads.any():
-        parts.append(f"∂L/∂h NaN/Inf at {grads.sum()} of {trace.seq_len} steps")
-    if not parts:
-        parts.append(f"loss {_fmt(trace.loss)}, gradient norm {_fmt(trace.grad_norm)}")
-    return " · ".join(parts)
-
-
-def _fmt(x: float) -> str:
-    if x is None:
-        return "–"
-    x = float(x)
-    if not math.isfinite(x):
-        return "NaN" if math.isnan(x) else ("+Inf" if x > 0 else "-Inf")
-    return f"{x:.4g}"
 
 
 __all__ = ["SHORTCUTS", "TAB_ORDER", "MainWindow", "nonfinite_summary"]

@@ -7,11 +7,11 @@ called on every timeline scrub and must stay cheap).
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from rnnviz.app.panel_model import bad_runs, finite_absmax, steps_text
 from rnnviz.qt import theme
 
 theme.setup_pyqtgraph()
@@ -183,33 +183,5 @@ class DimBand:
         return self.left.isVisible(), self.right.isVisible()
 
 
-def finite_absmax(*arrays, default: float = 1.0) -> float:
-    """The largest finite |value| over arrays (``default`` if none / all zero)."""
-    best = 0.0
-    for a in arrays:
-        if a is None:
-            continue
-        a = np.asarray(a)
-        fin = a[np.isfinite(a)]
-        if fin.size:
-            best = max(best, float(np.abs(fin).max()))
-    return best if best > 0 else default
-
-
-def bad_runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Runs of True in a 1-D bool mask as inclusive (start, end) pairs."""
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return []
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts = np.flatnonzero(d == 1)
-    ends = np.flatnonzero(d == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
-def steps_text(runs: list[tuple[int, int]], limit: int = 4) -> str:
-    """'3–7, 12' style text of 0-based runs, shown 1-based like the notes."""
-    parts = [f"{a + 1}" if a == b else f"{a + 1}–{b + 1}" for a, b in runs[:limit]]
-    if len(runs) > limit:
-        parts.append("…")
-    return ", ".join(parts)
+__all__ = ["PHASES", "DimBand", "TraceView", "add_legend", "bad_runs", "finite_absmax", "make_cursor",
+           "no_si_prefix", "steps_text", "style_plot"]

@@ -18,6 +18,7 @@ from PySide6.QtCore import QPointF, QUrl
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QTextDocument
 from PySide6.QtWidgets import QTextBrowser
 
+from rnnviz.app.panels import get_panel
 from rnnviz.core.cells import CELLS, display_name, gate_spec
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView
@@ -141,7 +142,7 @@ class EquationsView(TraceView):
     Unicode), ``browser`` (QTextBrowser; ``browser.images`` holds the typeset pictures).
     """
 
-    title = "Equations"
+    title = get_panel("equations").title
 
     def __init__(self, parent=None):
         super().__init__(parent)

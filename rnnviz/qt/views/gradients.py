@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import DimBand, TraceView, add_legend, bad_runs, make_cursor, steps_text, style_plot
 from rnnviz.qt.views.heatmaps import StepAxis
@@ -57,7 +58,7 @@ class GradientFlowView(TraceView):
     ``cursor`` (InfiniteLine), ``floor``.
     """
 
-    title = "Gradient flow"
+    title = get_panel("gradients").title
 
     def __init__(self, parent=None):
         super().__init__(parent)

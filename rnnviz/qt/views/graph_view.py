@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.app.panels import get_panel
 from rnnviz.core.graph import graph_for_trace, row_labels
 from rnnviz.core.graph_text import step_tokens
 from rnnviz.qt import theme
@@ -127,7 +128,7 @@ class GraphView(TraceView):
     ``colorbar`` (ColorBar), ``strip`` (GradientStrip).
     """
 
-    title = "Computation graph"
+    title = get_panel("graph").title
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QWidget
 
+from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import DimBand, TraceView, add_legend, make_cursor, style_plot
 from rnnviz.qt.views.heatmaps import token_label
@@ -78,7 +79,7 @@ class PredictionsView(TraceView):
     ``output_curve``, ``target_curve``, ``text_box``.
     """
 
-    title = "Predictions"
+    title = get_panel("predictions").title
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from rnnviz.app.panels import get_panel
 from rnnviz.core.cells import CELLS
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView, add_legend, style_plot
@@ -30,7 +31,7 @@ class SpectrumView(TraceView):
     block], ``radius`` (spectral radius of row k), ``sigma_max``.
     """
 
-    title = "W_hh spectrum"
+    title = get_panel("spectrum").title
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView, add_legend, style_plot
 
@@ -105,7 +106,7 @@ class TrainingView(TraceView):
     ``compare_grad_curve``, ``data`` (the growable columns; ``data.col("loss")``).
     """
 
-    title = "Training"
+    title = get_panel("training").title
 
     def __init__(self, parent=None):
         super().__init__(parent)
