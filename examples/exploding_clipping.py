@@ -11,10 +11,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from _plot import save_curves
 
 import rnnviz
-from rnnviz.export.figures import write_png
-from rnnviz.export.frames import SERIES_COLORS, Box, Scene, draw_lines
 
 
 def run(clip, steps, seq_len, hidden, scale):
@@ -36,15 +35,11 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     runs = {"no clipping": run("none", args.steps, args.seq_len, args.hidden, args.scale),
             "clip norm 1.0": run("norm", args.steps, args.seq_len, args.hidden, args.scale)}
-    scene = Scene(1000, 440, title="Exploding gradients and clipping")
-    for j, (key, label) in enumerate((("loss", "training loss"), ("grad_norm", "global gradient norm (before clip)"))):
-        series = []
-        for i, (name, hist) in enumerate(runs.items()):
-            steps = np.array([r["step"] for r in hist], dtype=float)
-            series.append((name, steps, np.array([r[key] for r in hist], dtype=float), SERIES_COLORS[i], False))
-        draw_lines(scene, Box(10 + j * 495, 10, 495 + j * 495, 430), series, title=label, xlabel="training step",
-                   ylabel=f"{key} (log)", log=True)
-    path = write_png(out / "exploding_clipping.png", scene)
+    panels = [dict(title=label, xlabel="training step", ylabel=f"{key} (log)", log=True,
+                   series={name: (np.array([r["step"] for r in hist], dtype=float),
+                                  np.array([r[key] for r in hist], dtype=float)) for name, hist in runs.items()})
+              for key, label in (("loss", "training loss"), ("grad_norm", "global gradient norm (before clip)"))]
+    path = save_curves(out / "exploding_clipping.png", "Exploding gradients and clipping", panels, size=(1000, 440))
     for name, hist in runs.items():
         g = np.array([r["grad_norm"] for r in hist])
         bad = sum(not r.get("applied", True) for r in hist)

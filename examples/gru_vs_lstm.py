@@ -10,18 +10,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-
-import rnnviz
-from rnnviz.core.train import build_run
-from rnnviz.export.figures import write_png
-from rnnviz.export.frames import SERIES_COLORS, Box, Scene, draw_lines
+from _plot import record_run, save_curves
 
 
 def grad_norms(cell, seq_len, hidden, **kw):
-    cfg = rnnviz.RunConfig().with_overrides(cell=cell, task="adding", seq_len=seq_len, batch_size=16,
-                                            hidden_size=hidden, **kw)
-    model, b = build_run(cfg)
-    return rnnviz.record(model, b.x, b.y, loss=b.loss).grad_hidden_norm[0]
+    return record_run(cell=cell, task="adding", seq_len=seq_len, batch_size=16, hidden_size=hidden,
+                      **kw).grad_hidden_norm[0]
 
 
 def main(argv=None):
@@ -36,12 +30,9 @@ def main(argv=None):
             for name, cell, kw in (("SimpleRNN (tanh)", "rnn", {}),
                                    ("LSTM, forget bias 1", "lstm", {"forget_bias": 1.0}), ("GRU", "gru", {}))}
     t = np.arange(1, args.seq_len + 1)
-    scene = Scene(900, 480, title="GRU vs LSTM")
-    series = [(n, t, g, SERIES_COLORS[i], False) for i, (n, g) in enumerate(runs.items())]
-    draw_lines(scene, Box(10, 10, 890, 470), series,
-               title="Long dependency: ‖∂L/∂hₜ‖ per cell", xlabel="time step t", ylabel="gradient norm (log)",
-               log=True)
-    path = write_png(out / "gru_vs_lstm.png", scene)
+    path = save_curves(out / "gru_vs_lstm.png", "GRU vs LSTM", [dict(
+        title="Long dependency: ‖∂L/∂hₜ‖ per cell", series={n: (t, g) for n, g in runs.items()},
+        xlabel="time step t", ylabel="gradient norm (log)", log=True)])
     for name, g in runs.items():
         print(f"{name:17s} gradient at t=1 relative to t=T: {g[0] / g[-1]:.3g}")
     best = max(runs, key=lambda n: runs[n][0] / runs[n][-1])

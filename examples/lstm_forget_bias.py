@@ -10,18 +10,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-
-import rnnviz
-from rnnviz.core.train import build_run
-from rnnviz.export.figures import write_png
-from rnnviz.export.frames import Box, Scene, draw_heatmap
+from _plot import record_run, save_heatmaps
 
 
 def forget_gates(bias, seq_len, hidden):
-    cfg = rnnviz.RunConfig().with_overrides(cell="lstm", task="adding", seq_len=seq_len, batch_size=8,
-                                            hidden_size=hidden, forget_bias=bias)
-    model, b = build_run(cfg)
-    tr = rnnviz.record(model, b.x, b.y, loss=b.loss)
+    tr = record_run(cell="lstm", task="adding", seq_len=seq_len, batch_size=8, hidden_size=hidden, forget_bias=bias)
     return tr.gates["f"][0, :, 0, :].T, tr.grad_cell_norm[0]
 
 
@@ -33,15 +26,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    scene = Scene(1000, 420, title="LSTM forget bias")
-    for j, bias in enumerate((0.0, 1.0)):
+    panels = []
+    for bias in (0.0, 1.0):
         f, gc = forget_gates(bias, args.seq_len, args.hidden)
-        draw_heatmap(scene, Box(10 + j * 495, 10, 495 + j * 495, 410), f,
-                     title=f"forget gate Γ_f, forget bias {bias:g}",
-                     cmap="viridis", vmin=0, vmax=1, cbar_label="Γ_f")
+        panels.append(dict(title=f"forget gate Γ_f, forget bias {bias:g}", data=f, vmin=0, vmax=1, cbar_label="Γ_f"))
         print(f"forget bias {bias:g}: mean Γ_f = {np.mean(f):.3f}, "
               f"||dL/dc_1|| / ||dL/dc_T|| = {gc[0] / gc[-1]:.3g}")
-    path = write_png(out / "lstm_forget_bias.png", scene)
+    path = save_heatmaps(out / "lstm_forget_bias.png", "LSTM forget bias", panels)
     print("A forget bias of 1 keeps the gates open (brighter), so the cell state carries gradient further back.")
     print(f"wrote {path}")
     return 0

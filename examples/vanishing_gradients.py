@@ -10,18 +10,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-
-import rnnviz
-from rnnviz.core.train import build_run
-from rnnviz.export.figures import write_png
-from rnnviz.export.frames import SERIES_COLORS, Box, Scene, draw_lines
+from _plot import record_run, save_curves
 
 
 def grad_norms(seq_len, hidden, **overrides):
-    cfg = rnnviz.RunConfig().with_overrides(cell="rnn", task="adding", seq_len=seq_len, batch_size=16,
-                                            hidden_size=hidden, **overrides)
-    model, b = build_run(cfg)
-    return rnnviz.record(model, b.x, b.y, loss=b.loss).grad_hidden_norm[0]
+    return record_run(cell="rnn", task="adding", seq_len=seq_len, batch_size=16, hidden_size=hidden,
+                      **overrides).grad_hidden_norm[0]
 
 
 def main(argv=None):
@@ -35,12 +29,10 @@ def main(argv=None):
     runs = {"tanh, default init": grad_norms(args.seq_len, args.hidden, activation="tanh"),
             "ReLU, identity init": grad_norms(args.seq_len, args.hidden, activation="relu", init="identity")}
     t = np.arange(1, args.seq_len + 1)
-    scene = Scene(900, 480, title="Vanishing gradients")
-    draw_lines(scene, Box(10, 10, 890, 470), [(name, t, g, SERIES_COLORS[i], False)
-                                             for i, (name, g) in enumerate(runs.items())],
-               title="Vanishing gradients: ‖∂L/∂hₜ‖ on the adding problem (loss at the last step)",
-               xlabel="time step t", ylabel="gradient norm (log)", log=True)
-    path = write_png(out / "vanishing_gradients.png", scene)
+    path = save_curves(out / "vanishing_gradients.png", "Vanishing gradients", [dict(
+        title="Vanishing gradients: ‖∂L/∂hₜ‖ on the adding problem (loss at the last step)",
+        series={name: (t, g) for name, g in runs.items()}, xlabel="time step t", ylabel="gradient norm (log)",
+        log=True)])
     for name, g in runs.items():
         print(f"{name:22s} ||dL/dh_1|| / ||dL/dh_T|| = {g[0] / g[-1]:.3g}")
     print("With tanh the gradient reaching the first steps shrinks by orders of magnitude;")

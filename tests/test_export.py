@@ -21,16 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def _trace(cell="lstm", **kw):
-    cfg = rnnviz.RunConfig().with_overrides(cell=cell, task="adding", seq_len=12, batch_size=3, hidden_size=6, **kw)
-    model, b = build_run(cfg)
-    return rnnviz.record(model, b.x, b.y, loss=b.loss, meta={"task": b.name, "shape": b.shape, "vocab": b.vocab,
-                                                             "tokens": b.tokens})
+SMALL = dict(task="adding", seq_len=12, batch_size=3, hidden_size=6)
 
 
 @pytest.fixture(scope="module")
-def trace():
-    return _trace()
+def trace(make_trace):
+    return make_trace(cell="lstm", **SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -242,8 +238,8 @@ def test_session_training_gif(tmp_path):
     assert (tmp_path / "h.csv").read_text().splitlines()[0] == "step,loss,grad_norm,clipped"
 
 
-def test_rnn_panels_without_gates(tmp_path):
-    tr = _trace("rnn", activation="relu", init="identity")
+def test_rnn_panels_without_gates(tmp_path, make_trace):
+    tr = make_trace(cell="rnn", activation="relu", init="identity", **SMALL)
     scene = figures.figure(tr, "all", (900, 600))
     assert scene.counts()["text"] > 20
     texts = [op[3] for op in scene.ops if op[0] == "text"]

@@ -10,7 +10,6 @@ import pytest
 pytest.importorskip("pytestqt")
 
 import rnnviz  # noqa: E402
-from rnnviz.core.train import build_run  # noqa: E402
 from rnnviz.qt import theme  # noqa: E402
 from rnnviz.qt.views import VIEW_CLASSES, make_views  # noqa: E402
 from rnnviz.qt.views.gradients import LOG_FLOOR, log_ready  # noqa: E402
@@ -19,15 +18,8 @@ KEYS = ["graph", "hidden", "cell", "gates", "saturation", "gradients", "training
         "predictions", "equations"]
 
 
-def make_trace(**overrides):
-    cfg = rnnviz.RunConfig().with_overrides(**overrides)
-    model, batch = build_run(cfg)
-    meta = {"vocab": batch.vocab, "tokens": batch.tokens, "task": batch.name, "shape": batch.shape}
-    return rnnviz.record(model, batch.x, batch.y, loss=batch.loss, meta=meta)
-
-
 @pytest.fixture(scope="module")
-def traces():
+def traces(make_trace):
     return {
         "rnn": make_trace(cell="rnn", task="adding", seq_len=12, batch_size=3, hidden_size=6),
         "lstm": make_trace(cell="lstm", task="adding", seq_len=10, batch_size=3, hidden_size=5),
@@ -38,7 +30,7 @@ def traces():
 
 
 @pytest.fixture(scope="module")
-def exploding():
+def exploding(make_trace):
     # W_hh = 3·I over 120 steps: the states themselves overflow (at 1.5·I over 60 steps only the
     # float32 squares of the gradient norms did, before they were summed in float64)
     tr = make_trace(cell="rnn", task="adding", seq_len=120, batch_size=2, hidden_size=16,
@@ -168,8 +160,8 @@ def test_gradient_curves_equal_trace(qtbot, traces):
     v.set_cursor(6, "backward", 0, 0)
     assert v.cursor.value() == 6
     assert v.dim.dimmed == (True, False)  # steps BPTT has not reached yet
-    v.set_compare(traces["rnn"], "SimpleRNN")
-    assert ("h", 0) in v.compare_curves
+    v.set_compare(traces["rnn"], "plain")
+    assert (0, "h", 0) in v.compare_curves
     deep = traces["deep"]
     v.set_trace(deep)
     assert len([k for k in v.curves if k[0] == "h"]) == deep.hidden.shape[0]
@@ -188,7 +180,7 @@ def test_gradient_zero_and_nonfinite(qtbot, exploding):
     assert LOG_FLOOR > 0
 
 
-def test_views_handle_nan_trace(qtbot, exploding):
+def test_views_handle_nan_trace(qtbot, exploding, make_trace):
     for key, v in make_views().items():
         qtbot.addWidget(v)
         v.set_trace(exploding)
@@ -338,7 +330,7 @@ def test_theme_hooks_restyle(qtbot, traces):
         theme.set_scale(0)
 
 
-def test_scrub_timing_measurement(qtbot):
+def test_scrub_timing_measurement(qtbot, make_trace):
     """Prints the median time of set_cursor on every view (H=256, T=1000); no timing assert."""
     tr = make_trace(cell="lstm", task="adding", seq_len=1000, batch_size=2, hidden_size=256)
     views = make_views()
@@ -375,7 +367,7 @@ def test_view_gallery_smoke(tmp_path):
     assert all(p.exists() and p.stat().st_size > 2000 for p in saved)
 
 
-def test_gates_and_saturation_compare_runs(qtbot, traces):
+def test_gates_and_saturation_compare_runs(qtbot, traces, make_trace):
     lstm = make_trace(cell="lstm", task="adding", seq_len=10, batch_size=3, hidden_size=5, forget_bias=1.0)
     main = traces["lstm"]
     g = VIEW_CLASSES["gates"]()
@@ -414,7 +406,7 @@ def test_gates_and_saturation_compare_runs(qtbot, traces):
     np.testing.assert_allclose(high, (lstm_lm.gates["f"] > 0.9).mean(axis=1))
     np.testing.assert_allclose(s.compare_bars["z"][1].opts["height"], high[0, 1])
     np.testing.assert_allclose(s.compare_bars["z"][0].opts["height"], -low[0, 1])
-    labels = [label.text for _, label in s.legend.items]
+    labels = s.legend.names()
     assert any("LSTM" in t for t in labels) and len(labels) == 4
     s.set_compare(None)
     assert not s.compare_bars and list(s.plots) == ["r", "z", "n"]
@@ -428,8 +420,8 @@ def test_training_loss_log_axis_and_nonfinite(qtbot):
             for i in range(20)]
     v.set_history(rows, cfg)
     assert not v.loss_log  # 0.48..0.5: linear
-    labels = [label.text for _, label in v.grad_legend.items]
-    assert labels.count("clipped step") == 1
+    labels = v.legend.names()
+    assert labels.count("clipped step") == 1 and "‖∇‖ after clipping" in labels
     rows += [{"step": 20, "loss": 6.9e36, "grad_norm": float("inf"), "clipped": True, "applied": 1.0},
              {"step": 21, "loss": float("inf"), "grad_norm": float("nan"), "clipped": True, "applied": 1.0},
              {"step": 22, "loss": float("nan"), "grad_norm": float("nan"), "clipped": True, "applied": 1.0}]
@@ -439,12 +431,16 @@ def test_training_loss_log_axis_and_nonfinite(qtbot):
     assert np.isfinite(y).all() and len(y) == 21 and y.max() == pytest.approx(6.9e36)
     np.testing.assert_array_equal(np.sort(v.bad_points.data["x"]), [21, 22])
     assert "NaN/Inf at 2 steps" in v.info.text()
-    assert [label.text for _, label in v.loss_legend.items].count("loss NaN / Inf") == 1
+    assert v.legend.names().count("loss NaN / Inf") == 1
     v.set_history(rows[:10], rnnviz.TrainConfig())  # a new, tame run: linear again, no marks
     assert not v.loss_log and len(v.bad_points.data) == 0
+    # clipping off: nothing about clipping is drawn or listed (the rows still say "clipped")
+    assert not any("clip" in name for name in v.legend.names()), v.legend.names()
+    x = v.applied_curve.getData()[0]
+    assert len(v.clipped_points.data) == 0 and (x is None or len(x) == 0)
 
 
-def test_predictions_classifier_labels(qtbot):
+def test_predictions_classifier_labels(qtbot, make_trace):
     tr = make_trace(cell="rnn", task="agreement", seq_len=12, batch_size=4, hidden_size=8)
     tr.meta.setdefault("classes", ["singular", "plural"])
     p = VIEW_CLASSES["predictions"]()
@@ -460,7 +456,7 @@ def test_predictions_classifier_labels(qtbot):
     assert p.plot.getAxis("left").labelText == "P(next)"
 
 
-def test_predictions_trajectory_extrapolation(qtbot):
+def test_predictions_trajectory_extrapolation(qtbot, make_trace):
     tr = make_trace(cell="gru", task="trajectory", seq_len=12, batch_size=3, hidden_size=8)
     p = VIEW_CLASSES["predictions"]()
     qtbot.addWidget(p)

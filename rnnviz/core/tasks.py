@@ -548,11 +548,16 @@ class TaskSpec:
     shape: str
     description: str
     uses_text: bool = False
+    #: The loss of the best trivial answer, where there is one (the loss plot draws it): a model
+    #: whose loss flattens there has learned nothing beyond it.
+    baseline: float | None = None
+    baseline_label: str = ""
 
 
 TASKS: dict[str, TaskSpec] = {s.name: s for s in (
     TaskSpec("adding", adding_problem, "mse", "many-to-one",
-             "Add the two marked numbers of a long sequence (long-range memory)."),
+             "Add the two marked numbers of a long sequence (long-range memory).",
+             baseline=1 / 6, baseline_label="always answering 1"),
     TaskSpec("copy", copy_task, "ce", "many-to-many",
              "Remember a few symbols across blanks and repeat them after the delimiter."),
     TaskSpec("char_lm", char_lm, "ce", "many-to-many",

@@ -7,8 +7,13 @@ called on every timeline scrub and must stay cheap).
 
 from __future__ import annotations
 
+import html
+import re
+
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from rnnviz.app.panel_model import bad_runs, finite_absmax, steps_text
@@ -131,7 +136,17 @@ def style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "", title: str |
     if bottom:
         plot.setLabel("bottom", bottom, **style)
     if title is not None:
-        plot.setTitle(title, color=fg.name(), size=f"{theme.font_px(11)}pt")
+        plot.setTitle(rich(title), color=fg.name(), size=f"{theme.font_px(11)}pt")
+
+
+_SUBSCRIPT = re.compile(r"([^\W\d_][\u0300-\u036f]*)_(\{[^}]*\}|[A-Za-z0-9])(?![A-Za-z0-9])")
+
+
+def rich(text: str) -> str:
+    """Plot-title HTML for the notes' plain-text symbols: ``h_t`` → h<sub>t</sub>, ``c̃_{t−1}`` →
+    c̃<sub>t−1</sub> (a combining tilde followed by "_t" is drawn under the line in Qt's titles).
+    Names such as ``clip_norm`` or ``W_hh`` are left alone."""
+    return _SUBSCRIPT.sub(lambda m: f"{m.group(1)}<sub>{m.group(2).strip('{}')}</sub>", text)
 
 
 def add_legend(plot: pg.PlotItem, offset=(-10, 10)) -> pg.LegendItem:
@@ -140,6 +155,82 @@ def add_legend(plot: pg.PlotItem, offset=(-10, 10)) -> pg.LegendItem:
                             brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen("#bbbbbb"))
     legend.setLabelTextSize(f"{theme.font_px(9)}pt")  # grows with presentation mode's scale
     return legend
+
+
+_SAMPLES = {Qt.PenStyle.SolidLine: "━━━", Qt.PenStyle.DashLine: "━ ━", Qt.PenStyle.DashDotLine: "━·━",
+            Qt.PenStyle.DotLine: "···"}
+
+
+class LegendBar(QLabel):
+    """A legend in its own strip under (or beside) a plot, so it never covers the data: one
+    entry per curve, a line sample in the curve's colour and style, then its name; entries wrap.
+
+    ``entries`` is the list of (name, QColor, sample text) shown; :meth:`names` their names."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setContentsMargins(6, 0, 6, 0)
+        self.entries: list[tuple[str, QColor, str]] = []
+        self.restyle()
+
+    def clear(self) -> None:  # noqa: D102 - QLabel's
+        self.entries = []
+        self._render()
+
+    def add(self, name: str, color, style: Qt.PenStyle = Qt.PenStyle.SolidLine, mark: str | None = None) -> None:
+        """Add an entry: a line sample in ``style`` (or the text ``mark``, e.g. "✕" or "■") and ``name``."""
+        self.entries.append((str(name), QColor(color), mark or _SAMPLES.get(style, "━━━")))
+        self._render()
+
+    def remove(self, name: str) -> None:
+        """Remove the entries called ``name``."""
+        self.entries = [e for e in self.entries if e[0] != name]
+        self._render()
+
+    def names(self) -> list[str]:
+        return [e[0] for e in self.entries]
+
+    def restyle(self) -> None:
+        self.setFont(theme.font(9))
+        self._render()
+
+    def _render(self) -> None:
+        parts = [f'<span style="color:{c.name()}; font-weight:bold">{sample}</span>&nbsp;{html.escape(name)}'
+                 for name, c, sample in self.entries]
+        self.setText("&nbsp;&nbsp;&nbsp; ".join(parts))
+        self.setVisible(bool(parts))
+
+
+class DecadeAxis(pg.AxisItem):
+    """A log axis labelled at whole decades only ("1e-5", "0.1", "1", "10", "1e3"), thinned so the
+    labels never overlap. pyqtgraph also labels 2…9 between decades, which pile up on each other."""
+
+    def _label_px(self) -> float:
+        return theme.font_px(10) * 1.33 * 1.7  # points → pixels, with a gap
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph naming)
+        if not self.logMode or not (np.isfinite(minVal) and np.isfinite(maxVal)) or maxVal - minVal < 1:
+            return super().tickValues(minVal, maxVal, size)
+        per_decade = size / (maxVal - minVal)
+        step = max(1, int(np.ceil(self._label_px() / max(per_decade, 1e-9))))
+        lo, hi = int(np.ceil(minVal)), int(np.floor(maxVal))
+        major = [float(d) for d in range(lo, hi + 1) if d % step == 0]
+        minor = [float(d) for d in range(lo, hi + 1) if d % step] if per_decade > 4 else []
+        return [(float(step), major), (1.0, minor)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph naming)
+        if not self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        out = []
+        for v in values:
+            if abs(v - round(v)) > 1e-6:
+                out.append(f"{10 ** v:.2g}")
+                continue
+            d = int(round(v))
+            out.append({0: "1", 1: "10", 2: "100", -1: "0.1", -2: "0.01"}.get(d, f"1e{d}"))
+        return out
 
 
 def make_cursor(plot: pg.PlotItem, angle: float = 90) -> pg.InfiniteLine:
@@ -183,5 +274,5 @@ class DimBand:
         return self.left.isVisible(), self.right.isVisible()
 
 
-__all__ = ["PHASES", "DimBand", "TraceView", "add_legend", "bad_runs", "finite_absmax", "make_cursor",
-           "no_si_prefix", "steps_text", "style_plot"]
+__all__ = ["PHASES", "DecadeAxis", "DimBand", "LegendBar", "TraceView", "add_legend", "bad_runs", "finite_absmax",
+           "make_cursor", "no_si_prefix", "rich", "steps_text", "style_plot"]

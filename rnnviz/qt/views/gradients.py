@@ -7,9 +7,19 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from rnnviz.app.panel_model import run_label
 from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import DimBand, TraceView, add_legend, bad_runs, make_cursor, steps_text, style_plot
+from rnnviz.qt.views.base import (
+    DecadeAxis,
+    DimBand,
+    LegendBar,
+    TraceView,
+    bad_runs,
+    make_cursor,
+    steps_text,
+    style_plot,
+)
 from rnnviz.qt.views.heatmaps import StepAxis
 
 #: Values ≤ 0 are drawn at this floor on the log axis (and read "0" on hover).
@@ -53,24 +63,30 @@ def data_floor(*arrays) -> float:
 class GradientFlowView(TraceView):
     """‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖ dashed, LSTM) vs time step, log y, one curve per layer/direction.
 
+    Compare mode holds any number of runs (:meth:`set_compare_runs`; a lesson compares four):
+    each run's ‖∂L/∂h_t‖ in its own colour, dash-dotted. The legend sits in a strip under the
+    plot (``legend``, a LegendBar), so it never covers a curve.
+
     Attributes: ``series`` {("h"|"c", k): raw (T,) norms from the trace}, ``curves`` {same key:
-    PlotDataItem}, ``compare_curves``, ``bad_regions`` (LinearRegionItems over NaN/Inf steps),
-    ``cursor`` (InfiniteLine), ``floor``.
+    PlotDataItem}, ``compare_curves`` {(j, "h", k): PlotDataItem of compared run j},
+    ``bad_regions`` (LinearRegionItems over NaN/Inf steps), ``cursor`` (InfiniteLine), ``floor``.
     """
 
     title = get_panel("gradients").title
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.pw = pg.PlotWidget(axisItems={"bottom": StepAxis("bottom")})
+        self.pw = pg.PlotWidget(axisItems={"bottom": StepAxis("bottom"), "left": DecadeAxis("left")})
         self.pw.setBackground(theme.background())
         self.plot = self.pw.getPlotItem()
         self.plot.setLogMode(y=True)
         # pyqtgraph's log-axis grid repaints at ~30 ms a frame at T=1000, far over a scrub's
         # 16 ms budget: draw one plain line per decade instead (set in _draw)
         self.decade_lines: list[pg.InfiniteLine] = []
-        self.legend = add_legend(self.plot, (-10, 10))
         self._layout.addWidget(self.pw, 1)
+        self.legend = LegendBar()
+        self._layout.addWidget(self.legend)
+        self.compare_runs: list[tuple[str, object]] = []  # (label, trace) of every compared run
         self.info = QLabel(" ")
         self.info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._layout.addWidget(self.info)
@@ -95,6 +111,7 @@ class GradientFlowView(TraceView):
                    title="Gradient reaching each step in BPTT")
         self.cursor.setPen(theme.pen("cursor", 2))
         self.info.setFont(theme.font(10))
+        self.legend.restyle()
 
     def _theme_changed(self) -> None:
         super()._theme_changed()
@@ -108,13 +125,21 @@ class GradientFlowView(TraceView):
 
     def set_compare(self, trace, label: str = "") -> None:
         super().set_compare(trace, label)
+        self.compare_runs = [(label or "compare", trace)] if trace is not None else []
+        self._draw()
+
+    def set_compare_runs(self, runs) -> None:
+        """Every compared run (CompareRun: label, trace, history) beside this one."""
+        first = runs[0] if runs else None
+        TraceView.set_compare(self, first.trace if first else None, first.label if first else "")
+        self.compare_runs = [(r.label or f"run {j + 2}", r.trace) for j, r in enumerate(runs)]
         self._draw()
 
     def _draw_decades(self, tr, cmp) -> None:
         for line in self.decade_lines:
             self.plot.removeItem(line)
-        arrays = [a for a in (tr.grad_hidden_norm, tr.grad_cell_norm,
-                              None if cmp is None else cmp.grad_hidden_norm) if a is not None]
+        arrays = [a for a in (tr.grad_hidden_norm, tr.grad_cell_norm, *(c.grad_hidden_norm for _, c in cmp))
+                  if a is not None]
         top = max([float(np.nanmax(np.where(np.isfinite(a), a, np.nan), initial=0)) for a in arrays] + [self.floor])
         lo, hi = int(np.floor(np.log10(self.floor))), int(np.ceil(np.log10(max(top, self.floor * 10))))
         step = max(1, (hi - lo) // 12)
@@ -137,14 +162,13 @@ class GradientFlowView(TraceView):
         if tr is None:
             self.info.setText("No run yet.")
             return
-        cmp = self.compare_trace
-        self.floor = data_floor(tr.grad_hidden_norm, tr.grad_cell_norm,
-                                None if cmp is None else cmp.grad_hidden_norm)
+        cmp = self.compare_runs
+        self.floor = data_floor(tr.grad_hidden_norm, tr.grad_cell_norm, *(c.grad_hidden_norm for _, c in cmp))
         self._draw_decades(tr, cmp)
         T = tr.seq_len
         x = np.arange(T, dtype=float)
-        # in compare mode the legend names both runs
-        main = f"{tr.meta.get('label') or 'this run'}: " if cmp is not None else ""
+        # in compare mode the legend names every run
+        main = f"{run_label(tr)}: " if cmp else ""
         for k in range(tr.grad_hidden_norm.shape[0]):
             rn = row_name(tr, k)
             color = theme.series_color(k)
@@ -153,13 +177,14 @@ class GradientFlowView(TraceView):
             if tr.grad_cell_norm is not None:
                 self._add(("c", k), x, tr.grad_cell_norm[k], color, Qt.PenStyle.DashLine,
                           f"{main}‖∂L/∂c_t‖ {rn}".strip(), self.curves)
-        if cmp is not None:
-            label = self.compare_label or "compare"
-            xc = np.arange(cmp.seq_len, dtype=float)
-            for k in range(cmp.grad_hidden_norm.shape[0]):
-                color = theme.series_color(k + 4)
-                self._add(("h", k), xc, cmp.grad_hidden_norm[k], color, Qt.PenStyle.DashDotLine,
-                          f"{label}: ‖∂L/∂h_t‖ {row_name(cmp, k)}".strip(), self.compare_curves, store=False)
+        rows = tr.grad_hidden_norm.shape[0]
+        for j, (label, other) in enumerate(cmp):
+            xc = np.arange(other.seq_len, dtype=float)
+            color = theme.series_color(rows + j)  # one colour per run, after this run's rows
+            for k in range(other.grad_hidden_norm.shape[0]):
+                style = Qt.PenStyle.DashDotLine if k == 0 else Qt.PenStyle.DotLine
+                self._add((j, "h", k), xc, other.grad_hidden_norm[k], color, style,
+                          f"{label}: ‖∂L/∂h_t‖ {row_name(other, k)}".strip(), self.compare_curves, store=False)
         # NaN / Inf regions
         bad = tr.nonfinite_steps() | ~np.isfinite(tr.grad_hidden_norm).all(axis=0)
         runs = bad_runs(bad)
@@ -183,7 +208,8 @@ class GradientFlowView(TraceView):
     def _add(self, key, x, values, color, style, name, into, store=True) -> None:
         y = log_ready(values, self.floor)
         # antialiased wide lines over >300 points cost ~5 ms a repaint: scrubbing must stay fast
-        item = pg.PlotDataItem(pen=theme.pen(color, 2, style), name=name)
+        item = pg.PlotDataItem(pen=theme.pen(color, 2, style))
+        self.legend.add(name, color, style)
         item.opts["antialias"] = len(x) <= 300
         item.setData(x, y, connect="finite")
         self.plot.addItem(item)

@@ -286,6 +286,8 @@ class PredictionsView(TraceView):
 
     def _series_setup(self) -> None:
         tr, b = self.trace, self.current_b
+        # a title from the previous run (a class / next-token plot) must not stay on this one
+        style_plot(self.plot, title=f"output ŷ_t and target · sample {b}")
         T = tr.seq_len
         x = np.arange(T, dtype=float)
         aa = T <= 300  # antialiased long curves cost ~5 ms a repaint while scrubbing

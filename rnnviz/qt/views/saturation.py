@@ -22,7 +22,7 @@ from rnnviz.app.panel_model import (
 )
 from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import TraceView, add_legend, style_plot
+from rnnviz.qt.views.base import LegendBar, TraceView, style_plot
 
 __all__ = ["SaturationView"]
 
@@ -55,7 +55,8 @@ class SaturationView(TraceView):
         self.plots: dict[str, pg.PlotItem] = {}
         self._shown_kb = None
         self._built = None
-        self.legend = None
+        self.legend = LegendBar()  # under the plots: a legend inside one would cover its bars
+        self._layout.addWidget(self.legend)
         self.info = QLabel(" ")
         self.info.setWordWrap(True)
         self._layout.addWidget(self.info)
@@ -117,14 +118,13 @@ class SaturationView(TraceView):
             if cg is not None:
                 self.compare_of[key] = cg
                 self.compare_bars[key] = self._bar_pair(plot, c_low, c_high)
-        self.legend = None
-        if cmp is not None and self.plots:  # one legend, on the first plot, naming both runs
-            self.legend = add_legend(next(iter(self.plots.values())), (-6, 4))
-            main_bars = next(iter(self.bars.values()))
-            cmp_bars = next(iter(self.compare_bars.values()))
-            for (low, high), name in ((main_bars, main_name), (cmp_bars, cmp_name)):
-                self.legend.addItem(high, f"{name}  ↑ open")
-                self.legend.addItem(low, f"{name}  ↓ shut")
+        self.legend.clear()
+        self.legend.restyle()
+        if cmp is not None and self.plots:  # one legend naming both runs
+            for (low, high), name in (((theme.color("bar_low"), theme.color("bar_high")), main_name),
+                                      ((c_low, c_high), cmp_name)):
+                self.legend.add(f"{name}  ↑ open", high, mark="■")
+                self.legend.add(f"{name}  ↓ shut", low, mark="■")
         self._built = self._want()
 
     def _want(self):
@@ -138,6 +138,9 @@ class SaturationView(TraceView):
         self.fractions = {}
         if trace is None or not trace.gates:
             self.glw.hide()
+            self.legend.clear()
+            self.info.setText(" ")  # no caption left over from a gated run
+            self._built = None
             self.show_message("No run yet." if trace is None else
                               f"A {cell_display(trace.cell_type)} has no gates, so nothing can saturate open "
                               "or shut.\n"

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 from rnnviz.app.panels import get_panel
 from rnnviz.core.cells import CELLS
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import TraceView, add_legend, style_plot
+from rnnviz.qt.views.base import LegendBar, TraceView, style_plot
 
 
 def block_names(cell: str) -> list[str]:
@@ -38,6 +38,8 @@ class SpectrumView(TraceView):
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground(theme.background())
         self._layout.addWidget(self.glw, 1)
+        self.eig_legend = LegendBar()  # the gate blocks' colours, under the plots (not over the points)
+        self._layout.addWidget(self.eig_legend)
         self.info = QLabel(" ")
         self.info.setWordWrap(True)
         self._layout.addWidget(self.info)
@@ -51,7 +53,6 @@ class SpectrumView(TraceView):
         self.sv_plot.addItem(self.one_line, ignoreBounds=True)
         th = np.linspace(0, 2 * np.pi, 361)
         self.circle = self.eig_plot.plot(np.cos(th), np.sin(th))
-        self.eig_legend = add_legend(self.eig_plot, (-5, 5))
         self.sv_bars: list[pg.BarGraphItem] = []
         self.eig_points: list[pg.ScatterPlotItem] = []
         self.radius = float("nan")
@@ -67,6 +68,7 @@ class SpectrumView(TraceView):
         self.one_line.setPen(theme.pen("threshold", 1.5, Qt.PenStyle.DashLine))
         self.circle.setPen(theme.pen("unit_circle", 1.5))
         self.info.setFont(theme.font(10))
+        self.eig_legend.restyle()
 
     def _theme_changed(self) -> None:
         super()._theme_changed()
@@ -128,7 +130,7 @@ class SpectrumView(TraceView):
             self.eig_plot.addItem(pts)
             self.eig_points.append(pts)
             if G > 1:
-                self.eig_legend.addItem(pts, names[g])
+                self.eig_legend.add(names[g], color, mark="■ ●")
         self.sv_plot.getAxis("bottom").setTicks([ticks, []])
         finite_ev = ev[np.isfinite(ev)]
         self.radius = float(np.abs(finite_ev).max()) if finite_ev.size else float("nan")
