@@ -337,13 +337,6 @@ class TrainingView(TraceView):
         self._set_compare_histories([(r.label or f"run {j + 2}", list(r.history or []))
                                      for j, r in enumerate(runs)])
 
-    def set_compare_runs(self, runs) -> None:
-        """The first compared run's trace and its loss curve beside this run's."""
-        super().set_compare_runs(runs)
-        first = runs[0] if runs else None
-        self.set_compare_history(list(first.history) if first is not None else None,
-                                 first.label if first is not None else None)
-
     def set_compare_history(self, history: list[dict] | None, label: str | None = None) -> None:
         """Overlay one compared run's training rows (dash-dot) with its label; None removes it."""
         if label is not None:
