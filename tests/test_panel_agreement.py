@@ -111,8 +111,8 @@ def test_window_and_export_agree(qtbot, traces, case):
             np.testing.assert_array_equal(sv.fractions[g][0][k, b], low)
             np.testing.assert_array_equal(sv.fractions[g][1][k, b], high)
             np.testing.assert_array_equal(sv.bars[g][1].opts["height"], high)
-        label = sv.plots[gates[0]].getAxis("left").labelText
-        assert f"{panel_model.SAT_HIGH:g}" in label and f"{panel_model.SAT_LOW:g}" in label
+        legend = " ".join(sv.legend.names())
+        assert f"> {panel_model.SAT_HIGH:g}" in legend and f"< {panel_model.SAT_LOW:g}" in legend
 
     # the graph: one function builds it for both
     from rnnviz.export.frames_graph import GRAPH_MAX_STEPS

@@ -115,6 +115,8 @@ def test_saturation_and_spectrum_legends_sit_outside_the_plots(qtbot, make_trace
     s.set_trace(lstm)
     s.set_compare(make_trace(cell="gru", **ADD), "GRU")
     assert len(s.legend.names()) == 4 and all(p.legend is None for p in s.plots.values())
+    s.set_compare(None)
+    assert [n[:6] for n in s.legend.names()] == ["↑ open", "↓ shut"]  # the thresholds, without compare too
     s.set_trace(make_trace(cell="rnn", **ADD))
     assert not s.legend.names() and s.info.text().strip() == ""
     sp = VIEW_CLASSES["spectrum"]()

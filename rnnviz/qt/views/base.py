@@ -143,8 +143,8 @@ _SUBSCRIPT = re.compile(r"([^\W\d_][\u0300-\u036f]*)_(\{[^}]*\}|[A-Za-z0-9])(?![
 
 
 def rich(text: str) -> str:
-    """Plot-title HTML for the notes' plain-text symbols: ``h_t`` → h<sub>t</sub>, ``c̃_{t−1}`` →
-    c̃<sub>t−1</sub> (a combining tilde followed by "_t" is drawn under the line in Qt's titles).
+    """Plot-title HTML for the notes' plain-text symbols: ``h_t`` → h<sub>t</sub>, ``h_{t−1}`` →
+    h<sub>t−1</sub> (also after a letter with a combining accent, such as a candidate's tilde).
     Names such as ``clip_norm`` or ``W_hh`` are left alone."""
     return _SUBSCRIPT.sub(lambda m: f"{m.group(1)}<sub>{m.group(2).strip('{}')}</sub>", text)
 

@@ -68,9 +68,9 @@ class SaturationView(TraceView):
 
     def _plot(self, key: str, row: int, col: int, title: str, cand: bool) -> pg.PlotItem:
         plot = self.glw.addPlot(row=row, col=col)
-        hi, lo = f"{SAT_HIGH:g}", f"{SAT_LOW:g}"
-        top, bottom = (f"|v|&gt;{hi}", f"|v|&lt;{lo}") if cand else (f"&gt;{hi}", f"&lt;{lo}")  # labels are HTML
-        style_plot(plot, left=f"time ↓{bottom}  ↑{top}", bottom="unit", title=title)
+        # a short axis label: the thresholds are in the legend under the plots (a long vertical
+        # label ran into the next row's at 1280×720)
+        style_plot(plot, left="share of steps", bottom="unit", title=title)
         plot.addLine(y=0, pen=theme.pen("edge", 1))
         plot.setYRange(-1.05, 1.05, padding=0)
         plot.getAxis("left").setTicks([[(-1, "100%"), (-0.5, "50%"), (0, "0"), (0.5, "50%"), (1, "100%")]])
@@ -120,11 +120,15 @@ class SaturationView(TraceView):
                 self.compare_bars[key] = self._bar_pair(plot, c_low, c_high)
         self.legend.clear()
         self.legend.restyle()
-        if cmp is not None and self.plots:  # one legend naming both runs
+        hi, lo = f"{SAT_HIGH:g}", f"{SAT_LOW:g}"
+        if cmp is None:
+            self.legend.add(f"↑ open: gate > {hi} (candidates |v| > {hi})", theme.color("bar_high"), mark="■")
+            self.legend.add(f"↓ shut: gate < {lo} (candidates |v| < {lo})", theme.color("bar_low"), mark="■")
+        else:  # one legend naming both runs
             for (low, high), name in (((theme.color("bar_low"), theme.color("bar_high")), main_name),
                                       ((c_low, c_high), cmp_name)):
-                self.legend.add(f"{name}  ↑ open", high, mark="■")
-                self.legend.add(f"{name}  ↓ shut", low, mark="■")
+                self.legend.add(f"{name}  ↑ open (> {hi})", high, mark="■")
+                self.legend.add(f"{name}  ↓ shut (< {lo})", low, mark="■")
         self._built = self._want()
 
     def _want(self):

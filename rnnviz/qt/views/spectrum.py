@@ -73,7 +73,7 @@ class SpectrumView(TraceView):
     def _theme_changed(self) -> None:
         super()._theme_changed()
         self._restyle()
-        if self.trace is not None:
+        if self.trace is not None and self.trace.whh is not None:  # (a cell without W_hh shows a note)
             self._shown_k = None
             self._draw()
 
