@@ -80,14 +80,15 @@ def font_sizes(box: Box) -> tuple[float, float]:
 
 
 def frame_axes(scene: Scene, box: Box, title: str, xlabel: str, ylabel: str,
-               right_margin: float = 0.0, fonts: tuple[float, float] | None = None) -> Box:
+               right_margin: float = 0.0, fonts: tuple[float, float] | None = None, top: float = 0.0) -> Box:
     """Draw title and axis labels of a panel in ``box``; return the plot area inside it.
 
-    ``fonts`` = (title, label) sizes; default: :func:`font_sizes` of the box."""
+    ``fonts`` = (title, label) sizes; default: :func:`font_sizes` of the box. ``top``: extra
+    room kept between the title and the plot (a legend's rows)."""
     tsize, lsize = fonts or font_sizes(box)
     scene.text(box.x0 + 4, box.y0 + 3, title, tsize, INK, "la", bold=True)
-    left = box.x0 + lsize * 1.6 + text_width("-0.00", lsize) + 10
-    plot = Box(left, box.y0 + tsize + 12, box.x1 - 10 - right_margin, box.y1 - lsize * 2.8 - 6)
+    left = _plot_x(box, lsize)[0]
+    plot = Box(left, box.y0 + tsize + 12 + top, box.x1 - 10 - right_margin, box.y1 - lsize * 2.8 - 6)
     if xlabel:
         scene.text((plot.x0 + plot.x1) / 2, box.y1 - 4, xlabel, lsize, MUTED, "md")
     if ylabel:
@@ -220,7 +221,9 @@ def draw_lines(scene: Scene, box: Box, series: Sequence[tuple], *, title: str = 
     ``y_range`` fix the axes (so animation frames do not jump); ``marker_x`` draws a vertical line.
     """
     tsize, lsize = font_sizes(box)
-    plot = frame_axes(scene, box, title, xlabel, ylabel)
+    labels = [s[0] for s in series if s[0]]
+    rows = _legend_rows(title, labels, box, tsize, lsize)
+    plot = frame_axes(scene, box, title, xlabel, ylabel, top=rows * lsize * 1.4)
     if plot.w < 4 or plot.h < 4:
         return plot
     xs_all = [np.asarray(s[1], dtype=np.float64) for s in series]
@@ -292,24 +295,47 @@ def draw_lines(scene: Scene, box: Box, series: Sequence[tuple], *, title: str = 
     if marker_x is not None and xl <= marker_x <= xh:
         mx = to_x(marker_x)
         scene.line([(mx, plot.y0), (mx, plot.y1)], (230, 50, 30), 1.5)
-    # legend: in the title row, right-aligned, so it never covers a curve; below it if the title is long
-    items = legend[:4]
-    need = sum(text_width(lab, lsize) + 34 for lab, _, _ in items)
-    title_end = box.x0 + 4 + text_width(title, tsize, bold=True) + 12
+    _line_legend(scene, box, plot, title, legend, tsize, lsize)
+    return plot
+
+
+def _legend_rows(title: str, labels: Sequence[str], box: Box, tsize: float, lsize: float) -> int:
+    """0 if the legend fits in the title row, else the rows it needs between title and plot."""
+    if not labels:
+        return 0
+    widths = [text_width(lab, lsize) + 34 for lab in labels]
+    if box.x1 - 10 - sum(widths) >= box.x0 + 4 + text_width(title, tsize, bold=True) + 12:
+        return 0
+    x0, x1 = _plot_x(box, lsize)
+    rows, room = 1, x1 - x0
+    for w in reversed(widths):  # the same greedy packing as _line_legend (right to left)
+        if w > room and room < x1 - x0:
+            rows, room = rows + 1, x1 - x0
+        room -= w
+    return rows
+
+
+def _plot_x(box: Box, lsize: float) -> tuple[float, float]:
+    """The x extent frame_axes gives a plot in ``box`` (no right margin)."""
+    return box.x0 + lsize * 1.6 + text_width("-0.00", lsize) + 10, box.x1 - 10
+
+
+def _line_legend(scene: Scene, box: Box, plot: Box, title: str, items, tsize: float, lsize: float) -> None:
+    """Right-aligned in the title row, or in rows reserved between the title and the plot: never
+    over a curve (a legend at t ≈ T covered the gradient curves where they matter most)."""
+    if not items:
+        return
+    rows = _legend_rows(title, [lab for lab, _, _ in items], box, tsize, lsize)
+    ly = box.y0 + 3 + tsize * 0.55 if rows == 0 else box.y0 + tsize + 10 + lsize * 0.7
     lx = plot.x1
-    ly = box.y0 + 3 + tsize * 0.55
-    if items and plot.x1 - need < title_end:
-        ly = plot.y0 + lsize * 0.9
-        scene.rect(plot.x1 - need - 4, plot.y0 + 2, plot.x1 - 2, plot.y0 + lsize * 1.8, fill=(255, 255, 255),
-                   outline=GRID)
     for label, color, dashed in reversed(items):
-        w = text_width(label, lsize)
-        lx -= w + 4
+        w = text_width(label, lsize) + 34
+        if rows and lx - w < plot.x0 and lx < plot.x1:  # the next row
+            lx, ly = plot.x1, ly + lsize * 1.4
+        lx -= w - 30
         scene.text(lx, ly, label, lsize, INK, "lm")
         scene.line([(lx - 22, ly), (lx - 4, ly)], color, 2, dashed)
         lx -= 30
-    return plot
-
 
 
 def draw_bars(scene: Scene, box: Box, up: np.ndarray, down: np.ndarray, *, title: str = "",

@@ -107,7 +107,7 @@ class GradientFlowView(TraceView):
         self.pw.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
     def _restyle(self) -> None:
-        style_plot(self.plot, left="‖∂L/∂h_t‖  (log scale)", bottom="time step",
+        style_plot(self.plot, left="‖∂L/∂h_t‖ (log)", bottom="time step",
                    title="Gradient reaching each step in BPTT")
         self.cursor.setPen(theme.pen("cursor", 2))
         self.info.setFont(theme.font(10))
@@ -169,11 +169,13 @@ class GradientFlowView(TraceView):
         x = np.arange(T, dtype=float)
         # in compare mode the legend names every run
         main = f"{run_label(tr)}: " if cmp else ""
+        # a run with one curve is named by its label alone: the legend must fit under a short plot
+        plain = bool(cmp) and tr.grad_hidden_norm.shape[0] == 1 and tr.grad_cell_norm is None
         for k in range(tr.grad_hidden_norm.shape[0]):
             rn = row_name(tr, k)
             color = theme.series_color(k)
             self._add(("h", k), x, tr.grad_hidden_norm[k], color, Qt.PenStyle.SolidLine,
-                      f"{main}‖∂L/∂h_t‖ {rn}".strip(), self.curves)
+                      run_label(tr) if plain else f"{main}‖∂L/∂h_t‖ {rn}".strip(), self.curves)
             if tr.grad_cell_norm is not None:
                 self._add(("c", k), x, tr.grad_cell_norm[k], color, Qt.PenStyle.DashLine,
                           f"{main}‖∂L/∂c_t‖ {rn}".strip(), self.curves)
@@ -183,8 +185,10 @@ class GradientFlowView(TraceView):
             color = theme.series_color(rows + j)  # one colour per run, after this run's rows
             for k in range(other.grad_hidden_norm.shape[0]):
                 style = Qt.PenStyle.DashDotLine if k == 0 else Qt.PenStyle.DotLine
+                one = other.grad_hidden_norm.shape[0] == 1
                 self._add((j, "h", k), xc, other.grad_hidden_norm[k], color, style,
-                          f"{label}: ‖∂L/∂h_t‖ {row_name(other, k)}".strip(), self.compare_curves, store=False)
+                          label if one else f"{label}: ‖∂L/∂h_t‖ {row_name(other, k)}".strip(),
+                          self.compare_curves, store=False)
         # NaN / Inf regions
         bad = tr.nonfinite_steps() | ~np.isfinite(tr.grad_hidden_norm).all(axis=0)
         runs = bad_runs(bad)
