@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 import rnnviz
+from rnnviz.app.panels import default_panels
 from rnnviz.app.state import SessionState
 from rnnviz.qt.export_actions import ExportOptionsDialog
 from rnnviz.qt.main_window import MainWindow
@@ -110,7 +111,7 @@ def test_the_t_box_says_when_the_task_runs_another_length(window, qtbot):
 
 
 def test_the_training_animation_is_offered_with_the_reason_it_is_off(qtbot):
-    dlg = ExportOptionsDialog(animation=True, training_ok=False, has_gates=False)
+    dlg = ExportOptionsDialog(animation=True, training_ok=False, panels=default_panels({"cell": "rnn"}))
     qtbot.addWidget(dlg)
     items = [dlg._anim.itemText(i) for i in range(dlg._anim.count())]
     assert "training" in items
