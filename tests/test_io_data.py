@@ -138,3 +138,41 @@ def test_cli_bad_data_is_one_line(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "rnnviz: bad.csv line 3, column 1 ('a'): 'x' is not a number"
+
+
+def test_npz_with_a_repeated_member_is_refused(tmp_path):
+    import io as _io
+    import warnings
+    import zipfile
+
+    def member(arr):
+        buf = _io.BytesIO()
+        np.save(buf, arr)
+        return buf.getvalue()
+
+    path = tmp_path / "twice.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name: that is the attack
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("x.npy", member(np.zeros((5, 1))))
+            z.writestr("x.npy", member(np.ones((5, 1))))
+    with pytest.raises(DataFileError, match="appears more than once"):
+        load_sequences(path)
+
+
+def test_keras_file_with_a_repeated_member_is_refused(tmp_path):
+    import warnings
+    import zipfile
+
+    pytest.importorskip("h5py")
+    from rnnviz.io import ModelImportError, load_model
+
+    path = tmp_path / "twice.keras"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("config.json", '{"class_name": "Sequential", "config": {"layers": []}}')
+            z.writestr("config.json", '{"class_name": "Sequential", "config": {"layers": []}}')
+            z.writestr("model.weights.h5", b"")
+    with pytest.raises(ModelImportError, match="appears more than once"):
+        load_model(path)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnviz.core.safeio import FileRefused, SafeZip
 from rnnviz.io.errors import DataFileError
 
 SHAPES = ("next-step", "many-to-many", "many-to-one")
@@ -220,6 +221,11 @@ def _npy(source, label: str) -> np.ndarray:
 
 
 def _npz(path: Path):
+    try:
+        with SafeZip(path, label=path.name, what="a .npz file"):
+            pass  # repeated or escaping members, zip bombs: refused before numpy reads anything
+    except FileRefused as exc:
+        raise DataFileError(str(exc)) from None
     try:
         z = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnviz.core.safeio import FileRefused, SafeZip
 from rnnviz.io.errors import ModelImportError, missing_package
 from rnnviz.io.imported import NetSpec
 
@@ -39,6 +40,11 @@ def load_keras(path: Path) -> NetSpec:
 
 
 def _unzip(path: Path):
+    try:
+        with SafeZip(path, label=path.name, what="a Keras .keras file"):
+            pass  # repeated or escaping members, zip bombs: refused before anything is read
+    except FileRefused as exc:
+        raise ModelImportError(str(exc)) from None
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
