@@ -287,3 +287,27 @@ def test_min_gru_exports_png_and_gif(min_gru, tmp_path):
     gif = write_animation(tmp_path / "steps.gif", "backward", trace, frames=4)
     with Image.open(gif) as im:
         assert im.n_frames == 4
+
+
+def test_a_cell_with_only_a_step_function_records_through_autograd():
+    """The least a new cell needs: its step. Without forward/backward, record differentiates the step."""
+    import dataclasses
+
+    spec = register_cell(dataclasses.replace(MIN_GRU, name="mingru_step_only", forward=None, backward=None))
+    try:
+        cfg = rnnviz.ModelConfig(cell="mingru_step_only", input_size=3, hidden_size=5, output_size=2, seed=4)
+        model = rnnviz.build_model(cfg)
+        register_cell(MIN_GRU)
+        try:
+            with torch.no_grad():  # the same weights in the hand-written cell
+                twin = _min_gru_model()
+                for p, q in zip(twin.parameters(), model.parameters(), strict=True):
+                    p.copy_(q)
+            x, y = torch.randn(7, 3, 3), torch.randn(3, 2)
+            auto, fast = rnnviz.record(model, x, y), rnnviz.record(twin, x, y)
+        finally:
+            unregister_cell("mingru")
+        np.testing.assert_allclose(auto.grad_hidden, fast.grad_hidden, rtol=1e-5, atol=1e-7)
+        assert spec.backward is None and auto.cell_type == "mingru_step_only"
+    finally:
+        unregister_cell("mingru_step_only")
