@@ -269,6 +269,12 @@ def test_min_gru_is_chosen_in_the_build_panel_and_drawn_in_every_view(min_gru, q
         assert win.views["equations"].lines[:3] == list(MIN_GRU.equations)
         spectrum = win.views["spectrum"]
         assert "no recurrent weight" in spectrum.message.text()
+        from rnnviz.qt.presentation import apply_presentation
+
+        apply_presentation(win, True)  # every view redraws at the new scale
+        qtbot.wait(10)
+        win.grab().save(str(tmp_path / "presentation.png"))
+        apply_presentation(win, False)
     finally:
         win.shutdown()
 

@@ -110,6 +110,8 @@ class SpectrumView(TraceView):
         self.eig_legend.clear()
         self.sv_bars, self.eig_points = [], []
         tr, k = self.trace, self.current_k
+        if tr is None or tr.whh is None:  # set_trace said why there is nothing to draw
+            return
         sv = np.asarray(tr.whh_singular[k], dtype=float)  # (G, H)
         ev = np.asarray(tr.whh_eigvals[k])  # (G, H) complex
         G, H = sv.shape
