@@ -35,6 +35,7 @@ from rnnviz.app.panel_model import fmt_number as _fmt
 from rnnviz.app.panel_model import nonfinite_summary
 from rnnviz.app.panels import PANELS
 from rnnviz.app.state import SessionState
+from rnnviz.core.cells import display_name
 from rnnviz.qt.build_panel import BuildPanel
 from rnnviz.qt.compare import CompareController
 from rnnviz.qt.export_actions import ExportController
@@ -379,7 +380,7 @@ class MainWindow(QMainWindow):
         m = self.state.config.model
         lesson = f" — {self.state.lesson}" if self.state.lesson else ""
         dirty = " *" if self.state.dirty else ""
-        self.setWindowTitle(f"rnnviz{lesson} — {m.cell.upper()} H={m.hidden_size} "
+        self.setWindowTitle(f"rnnviz{lesson} — {display_name(m.cell)} H={m.hidden_size} "
                             f"{self.state.config.task.name}{dirty}")
 
     def _update_actions(self) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from rnnviz.app import actions
 from rnnviz.app.actions import RunResult
 from rnnviz.app.state import SessionState
+from rnnviz.core.cells import display_name
 from rnnviz.core.config import ConfigError
 from rnnviz.core.train import Trainer
 from rnnviz.qt.errors import report_unexpected
@@ -97,7 +98,7 @@ class RunController(QObject):
             s.status = status
         elif not s.trace.nonfinite:
             tr = s.trace
-            s.status = (f"recorded {tr.cell_type.upper()} · T = {tr.seq_len} · H = {tr.hidden_size}"
+            s.status = (f"recorded {display_name(tr.cell_type)} · T = {tr.seq_len} · H = {tr.hidden_size}"
                         f" · loss {tr.loss:.4g}")
 
     def _snapshot(self) -> dict:

@@ -87,7 +87,7 @@ class SpectrumView(TraceView):
         if trace.whh is None:  # a cell without W_hh (or a trace saved without it)
             self.glw.hide()
             spec = CELLS.get(trace.cell_type)
-            self.show_message(f"A {spec.display} has no recurrent weight W_hh: h_{{t−1}} reaches h_t only "
+            self.show_message(f"A {spec.display} has no recurrent weight W_hh: hₜ₋₁ reaches hₜ only "
                               "through its gates." if spec is not None and not spec.has_recurrent_weight
                               else "This trace holds no recurrent weight W_hh.")
             return
