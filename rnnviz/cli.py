@@ -7,6 +7,7 @@
     rnnviz trace --config run.toml -o run.npz
     rnnviz train --config run.toml --steps 2000 -o out/
     rnnviz export run.npz --png fig.png
+    rnnviz dynamics --config run.toml -o out.npz --png fig.png   # fixed points, Jacobians, ...
 
 Flags mirror the config keys and override the file. Bad input gets one line on stderr that
 starts with ``rnnviz:`` and exit status 2; nothing here prints a traceback. This module never
@@ -26,6 +27,7 @@ import time
 import warnings
 from pathlib import Path
 
+from rnnviz.dynamics import cli as dynamics_cli
 from rnnviz.io import cli as io_cli
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     io_cli.add_data_flags(p)
     p.set_defaults(func=cmd_train)
 
+    dynamics_cli.add_parser(sub, _add_run_flags)
     _add_export(sub)
     return parser
 

@@ -15,7 +15,7 @@ from rnnviz.qt.views import VIEW_CLASSES, make_views  # noqa: E402
 from rnnviz.qt.views.gradients import LOG_FLOOR, log_ready  # noqa: E402
 
 KEYS = ["graph", "hidden", "cell", "gates", "saturation", "gradients", "training", "spectrum",
-        "predictions", "equations"]
+        "predictions", "equations", "dynamics"]
 
 
 @pytest.fixture(scope="module")

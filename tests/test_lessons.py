@@ -23,7 +23,8 @@ from rnnviz.app.lessons import (
 from rnnviz.core.graph import graph_summary
 from rnnviz.core.tasks import bag_of_words, tokenize
 
-NAMES = ["order", "recurrence", "exploding", "vanishing", "lstm", "gru", "charlm", "architectures", "ball"]
+NAMES = ["order", "recurrence", "exploding", "vanishing", "lstm", "gru", "charlm", "architectures", "ball",
+         "blackbox"]
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +40,7 @@ def test_every_builtin_lesson_loads_fast_in_order():
     lessons = list_lessons(user_dirs=[])
     assert time.perf_counter() - t < 2.0
     assert [le.name for le in lessons] == NAMES
-    assert [le.order for le in lessons] == list(range(1, 10))
+    assert [le.order for le in lessons] == list(range(1, 11))
     for le in lessons:
         assert isinstance(le, Lesson) and le.builtin
         assert le.title and le.description and "\n" not in le.description

@@ -112,5 +112,7 @@ for _spec in (
     PanelSpec("spectrum", "W_hh spectrum", about="eigenvalues and singular values of W_hh"),
     PanelSpec("predictions", "Predictions", about="outputs ŷ_t against the targets"),
     PanelSpec("equations", "Equations", about="the cell's step equations in the notes' notation"),
+    PanelSpec("dynamics", "Dynamics", about="phase portrait on principal components, fixed points and their "
+              "stability, Jacobian singular values beside ‖∂L/∂h_t‖"),
 ):
     register_panel(_spec)

@@ -78,7 +78,7 @@ def _q(F, s, u):
     return 0.5 * (r * r).sum(-1), r
 
 
-def _starts(model, F, x, states, n_starts, noise, rng, layer, direction):
+def _starts(model, F, x, states, n_starts, noise, rng, layer, direction, u, settle):
     if states is None:
         if x is None:
             raise ValueError("fixed_points needs starting states: pass x (a batch the network runs on) "
@@ -90,7 +90,14 @@ def _starts(model, F, x, states, n_starts, noise, rng, layer, direction):
     s0 = states[pick]
     spread = states.std(0).mean().clamp_min(1e-3)
     noise_t = torch.as_tensor(rng.standard_normal(s0.shape), dtype=F.dtype, device=F.device)
-    return s0 + noise * spread * noise_t
+    s0 = s0 + noise * spread * noise_t
+    # half the starts first follow the network itself under the constant input: stable points
+    # attract them, so even memories held by very slow modes get a start close by
+    half = n_starts // 2
+    with torch.no_grad():
+        for _ in range(settle if half else 0):
+            s0[:half] = F(s0[:half], u[:half])
+    return s0
 
 
 def _refine(F, s, u, iters: int, q_tol: float):
@@ -141,13 +148,14 @@ def _distinct(points: np.ndarray, q: np.ndarray, tol: float) -> list[int]:
 
 def fixed_points(model, x_const=None, *, x=None, states=None, n_starts: int = 256, noise: float = 0.05,
                  layer: int = 0, direction: int = 0, adam_steps: int = 300, lr: float = 0.01,
-                 newton_steps: int = 60, q_tol: float = 1e-12, unique_tol: float = 1e-3,
+                 newton_steps: int = 60, settle: int = 200, q_tol: float = 1e-12, unique_tol: float = 1e-3,
                  seed: int = 0, dtype: torch.dtype = torch.float64) -> FixedPoints:
     """Find the fixed points of one layer-direction under the constant input ``x_const``.
 
     x_const  the layer's input held constant: None = zeros, else a vector of the layer's input size
     x        a batch (T, B, I) whose trajectories give the starting states; or ``states`` (N, S)
-    n_starts starting states drawn from them, each moved by Gaussian ``noise`` × the states' spread
+    n_starts starting states drawn from them, each moved by Gaussian ``noise`` × the states' spread;
+             half of them then run ``settle`` steps of the network under ``x_const`` first
     q_tol    points with q below it are fixed points; ``unique_tol`` merges points closer than it
     Everything runs on the model's device, all starts as one batch.
     """
@@ -165,8 +173,8 @@ def fixed_points(model, x_const=None, *, x=None, states=None, n_starts: int = 25
     n_starts = int(n_starts)
     if n_starts < 1:
         raise ValueError(f"n_starts must be at least 1, got {n_starts}")
-    s = _starts(model, F, x, states, n_starts, noise, rng, layer, direction).clone().requires_grad_(True)
     u = u0.expand(n_starts, -1)
+    s = _starts(model, F, x, states, n_starts, noise, rng, layer, direction, u, settle).clone().requires_grad_(True)
     opt = torch.optim.Adam([s], lr=lr)
     with torch.enable_grad():
         for _ in range(adam_steps):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rnnviz.app.panels import PANELS
 from rnnviz.qt.views.base import TraceView
+from rnnviz.qt.views.dynamics import DynamicsView
 from rnnviz.qt.views.equations import EquationsView
 from rnnviz.qt.views.gates import GatesView
 from rnnviz.qt.views.gradients import GradientFlowView
@@ -38,7 +39,7 @@ VIEW_CLASSES: dict[str, type[TraceView]] = {}
 for _name, _cls in (("graph", GraphView), ("hidden", HiddenStateView), ("cell", CellStateView),
                     ("gates", GatesView), ("saturation", SaturationView), ("gradients", GradientFlowView),
                     ("training", TrainingView), ("spectrum", SpectrumView), ("predictions", PredictionsView),
-                    ("equations", EquationsView)):
+                    ("equations", EquationsView), ("dynamics", DynamicsView)):
     register_view(_name, _cls)
 
 
@@ -47,6 +48,6 @@ def make_views() -> dict[str, TraceView]:
     return {name: cls() for name, cls in VIEW_CLASSES.items()}
 
 
-__all__ = ["VIEW_CLASSES", "CellStateView", "EquationsView", "GatesView", "GradientFlowView", "GraphView",
+__all__ = ["VIEW_CLASSES", "CellStateView", "DynamicsView", "EquationsView", "GatesView", "GradientFlowView", "GraphView",
            "HiddenStateView", "PredictionsView", "SaturationView", "SpectrumView", "TraceView", "TrainingView",
            "make_views", "register_view"]

@@ -1,0 +1,83 @@
+"""The phase portrait's numbers, Qt-free: what the dynamics panel and its exported frame draw.
+
+:func:`portrait` takes a Trace and returns the states of one layer-direction (h, c or both for
+the LSTM) projected on their principal components, with the time of every point. Fixed points
+and their unstable directions are projected with the same components (:meth:`Portrait.place`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.dynamics.fixed_points import FixedPoints
+from rnnviz.dynamics.projection import Projection, pca
+
+PARTS = ("h", "c", "h,c")  # which part of the LSTM's state the portrait shows
+
+
+@dataclass
+class Portrait:
+    """coords (T, B, P) on the components; part: "h", "c" or "h,c"; k the layer-direction."""
+
+    coords: np.ndarray
+    projection: Projection
+    part: str
+    k: int
+    hidden_size: int
+
+    def select(self, states: np.ndarray) -> np.ndarray:
+        """The part of full dynamics states (…, S) this portrait shows (S = H or 2H)."""
+        H = self.hidden_size
+        if self.part == "h":
+            return states[..., :H]
+        if self.part == "c":
+            return states[..., H:2 * H]
+        return states
+
+    def place(self, fps: FixedPoints) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed points (n, P) in this view and, per point, its first unstable direction (n, P)
+        (NaN for stable points), scaled to unit length in the view."""
+        P = self.coords.shape[-1]
+        if not len(fps):
+            return np.zeros((0, P)), np.zeros((0, P))
+        pts = self.projection.transform(self.select(fps.points))
+        dirs = np.full((len(fps), P), np.nan)
+        for i in range(len(fps)):
+            if fps.n_unstable[i]:
+                d = self.projection.direction(self.select(fps.unstable_directions(i)[0]))
+                n = np.linalg.norm(d)
+                if n > 1e-12:
+                    dirs[i] = d / n
+        return pts, dirs
+
+    def nearest(self, x: float, y: float, pcs: tuple[int, int], scale=(1.0, 1.0)) -> tuple[int, int, float]:
+        """(t, sample, distance) of the trajectory point nearest to (x, y) on components ``pcs``;
+        ``scale`` = data units per pixel on each axis, so "near" means near on screen."""
+        a, b = pcs
+        dx = (self.coords[..., a] - x) / scale[0]
+        dy = (self.coords[..., b] - y) / scale[1]
+        d2 = np.where(np.isfinite(dx) & np.isfinite(dy), dx * dx + dy * dy, np.inf)
+        t, s = np.unravel_index(int(np.argmin(d2)), d2.shape)
+        return int(t), int(s), float(np.sqrt(d2[t, s]))
+
+
+def trace_states(trace, k: int = 0, part: str = "h") -> np.ndarray:
+    """(T, B, ·) states of layer-direction ``k``: h, c, or [h, c] (only h without a cell state)."""
+    h = np.asarray(trace.hidden[k])
+    if trace.cell is None or part == "h":
+        return h
+    c = np.asarray(trace.cell[k])
+    return c if part == "c" else np.concatenate([h, c], axis=-1)
+
+
+def portrait(trace, k: int = 0, part: str = "h", n_components: int = 6) -> Portrait:
+    """Project layer-direction ``k``'s trajectories on their first principal components."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    if trace.cell is None:
+        part = "h"
+    states = trace_states(trace, k, part)
+    proj = pca(states.reshape(-1, states.shape[-1]), n_components)
+    return Portrait(proj.transform(states), proj, part, k, trace.hidden_size)

@@ -1,0 +1,89 @@
+"""The Dynamics panel: a real DynamicsView on real traces (pytest-qt), fixed points from a real
+model, and the lesson that opens on it."""
+
+import numpy as np
+import pytest
+import torch
+
+import rnnviz
+from rnnviz.core.tasks import flip_flop
+from rnnviz.dynamics.portrait import portrait
+from rnnviz.qt.views import VIEW_CLASSES
+from rnnviz.qt.views.dynamics import DynamicsView, analyse_trace
+
+
+def _run(cell="gru", H=8, T=30, B=4, seed=0):
+    model = rnnviz.build_model(rnnviz.ModelConfig(cell=cell, input_size=3, hidden_size=H, output_size=3, seed=seed))
+    b = flip_flop(seq_len=T, batch_size=B, seed=seed)
+    return model, rnnviz.record(model, b.x, b.y)
+
+
+def test_view_is_registered_and_scrubs_markers_along_every_trajectory(qtbot):
+    assert VIEW_CLASSES["dynamics"] is DynamicsView
+    model, trace = _run()
+    view = DynamicsView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.set_trace(trace)
+    assert view.paths.image is not None and view.paths.image.shape[2] == 4  # trajectories painted once
+    ref = portrait(trace, 0, "h").coords
+    for t in (0, 7, 29):
+        view.set_cursor(t)
+        x, y = view.markers.getData()
+        assert np.allclose(x, ref[t, :, 0]) and np.allclose(y, ref[t, :, 1])
+    assert view.cursor_line.value() == 30
+    view.pc_x.setCurrentIndex(2)  # PC3 against PC2
+    x, _ = view.markers.getData()
+    assert np.allclose(x, ref[29, :, 2])
+    g = 10.0 ** view.grad.getData()[1]  # the band is a log axis: items hold log10 values
+    assert np.allclose(g, trace.grad_hidden_norm[0], rtol=1e-5)
+    assert not view.part_box.isVisibleTo(view)  # a GRU has no cell state to choose
+
+
+def test_fixed_points_and_band_arrive_from_the_worker(qtbot):
+    model, trace = _run(cell="rnn", H=6)
+    view = DynamicsView()
+    qtbot.addWidget(view)
+    view.set_trace(trace)
+    assert view.fp_items.data.size == 0
+    with qtbot.waitSignal(view.result_ready, timeout=120_000):
+        view.analyse(model)
+    res = view.result
+    assert res is not None and len(res.fixed) >= 1
+    assert len(view.fp_items.data) == len(res.fixed)
+    lam = res.fixed.eigvals[view.selected]
+    assert np.allclose(np.sort(view.eig_points.getData()[0]), np.sort(lam.real))
+    x, y = view.sv_hi.getData()
+    assert len(x) == 30 and np.allclose(10.0 ** y, res.jac.singular_values[0, :, 0, 0], rtol=1e-6)
+    assert "stable" in view.status.text() or "saddle" in view.status.text()
+    view.set_trace(_run(cell="rnn", H=6, seed=1)[1])  # a new run drops the old run's points
+    assert view.result is None and view.fp_items.data.size == 0
+
+
+def test_lstm_state_choice_and_hover(qtbot):
+    model, trace = _run(cell="lstm", H=5)
+    view = DynamicsView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    view.set_trace(trace)
+    assert view.part_box.isVisible()
+    for index, part, width in ((1, "c", 5), (2, "h,c", 10)):
+        view.part_box.setCurrentIndex(index)
+        assert view.portrait.part == part and view.portrait.projection.mean.shape == (width,)
+    t, s, _ = view.portrait.nearest(*view.portrait.coords[12, 3, :2], (0, 1))
+    assert (t, s) == (12, 3)
+    res = analyse_trace(model, trace, sample=2, n_starts=16)
+    assert res.jac.samples == [2] and res.fixed.points.shape[1] == 10  # [h, c]
+    view.set_dynamics(res)
+    assert len(view.fp_items.data) == len(res.fixed)
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_lesson_blackbox_opens_on_the_dynamics_panel(qtbot, present):
+    from rnnviz.app.lessons import load_lesson
+
+    lesson = load_lesson("blackbox")
+    assert lesson.panels[0] == "dynamics" and lesson.config.task.name == "flipflop"
+    assert lesson.config.model.cell == "gru" and 16 <= lesson.config.model.hidden_size <= 64
+    torch.manual_seed(0)
