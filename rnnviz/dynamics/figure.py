@@ -6,18 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.export.frames import (
-    GRID,
-    INK,
-    MUTED,
-    Box,
-    Scene,
-    colormap,
-    draw_heatmap,
-    draw_lines,
-    fmt_tick,
-    nice_ticks,
-)
+from rnnviz.export.frame_registry import frame
+from rnnviz.export.plot import Box, draw_heatmap, draw_lines, fmt_tick, nice_ticks
+from rnnviz.export.scene import GRID, INK, MUTED, Scene, colormap
 
 KIND_COLORS = {"stable": (20, 20, 20), "saddle": (214, 39, 40), "unstable": (255, 127, 14)}
 SV_COLOR, PROD_COLOR, GRAD_COLOR = (120, 140, 200), (31, 119, 180), (214, 39, 40)
@@ -95,6 +86,22 @@ def draw_phase_portrait(scene: Scene, box: Box, states_pc: np.ndarray, fixed_pc:
             scene.circle(x, y, 5, fill=KIND_COLORS[kind], outline=(255, 255, 255), width=1.5)
         else:
             scene.circle(x, y, 5, fill=(255, 255, 255), outline=KIND_COLORS[kind], width=2.0)
+
+
+@frame("dynamics")
+def trace_portrait_panel(scene: Scene, box: Box, trace, spec) -> None:
+    """The exported "dynamics" frame: layer-direction ``spec.k``'s trajectories on PC1/PC2, the
+    markers at step ``spec.t`` (a Trace alone holds no fixed points: those need the model)."""
+    from rnnviz.dynamics.portrait import portrait
+
+    k = min(max(spec.k, 0), trace.hidden.shape[0] - 1)
+    pr = portrait(trace, k, "h")
+    P = pr.coords.shape[-1]
+    ex = pr.projection.explained
+    title = f"Phase portrait (PC1 {ex[0]:.0%}, PC2 {ex[1]:.0%} of variance)" if P > 1 else "Phase portrait"
+    coords = pr.coords if P > 1 else np.concatenate([pr.coords, np.zeros_like(pr.coords)], axis=-1)
+    draw_phase_portrait(scene, box, coords, np.zeros((0, coords.shape[-1])), [], None, (0, 1), cursor=spec.t,
+                        title=title)
 
 
 def draw_eigenvalues(scene: Scene, box: Box, eigvals: np.ndarray, title: str = "") -> None:

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+import rnnviz.dynamics.figure  # noqa: F401 - registers the dynamics frame (the phase portrait)
 import rnnviz.export.frames_graph  # noqa: F401 - registers the graph frame
 import rnnviz.export.frames_panels  # noqa: F401 - registers the trace panels' frames
 from rnnviz.app import panels as registry

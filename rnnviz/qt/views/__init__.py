@@ -48,6 +48,6 @@ def make_views() -> dict[str, TraceView]:
     return {name: cls() for name, cls in VIEW_CLASSES.items()}
 
 
-__all__ = ["VIEW_CLASSES", "CellStateView", "DynamicsView", "EquationsView", "GatesView", "GradientFlowView", "GraphView",
-           "HiddenStateView", "PredictionsView", "SaturationView", "SpectrumView", "TraceView", "TrainingView",
-           "make_views", "register_view"]
+__all__ = ["VIEW_CLASSES", "CellStateView", "DynamicsView", "EquationsView", "GatesView", "GradientFlowView",
+           "GraphView", "HiddenStateView", "PredictionsView", "SaturationView", "SpectrumView", "TraceView",
+           "TrainingView", "make_views", "register_view"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QWidget
 
@@ -30,7 +30,7 @@ from rnnviz.dynamics.fixed_points import FixedPoints
 from rnnviz.dynamics.jacobians import Jacobians
 from rnnviz.dynamics.portrait import Portrait, portrait
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import TraceView, add_legend, make_cursor, style_plot
+from rnnviz.qt.views.base import TraceView, make_cursor, style_plot
 
 N_PCS = 6
 KIND_BRUSH = {"stable": (30, 30, 30), "saddle": (214, 39, 40), "unstable": (255, 127, 14)}
@@ -116,8 +116,8 @@ class DynamicsView(TraceView):
 
         # phase portrait items, created once
         self.paths = pg.ImageItem()  # the trajectories, painted once per portrait (see _raster)
-        self.markers = pg.ScatterPlotItem(size=11, pen=pg.mkPen("w", width=1.5), brush=theme.color("cursor"))
-        self.markers.setZValue(30)
+        self.markers = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=1), brush=theme.color("cursor"))
+        self.markers.setZValue(20)  # under the fixed points: 32 markers must not hide a memory
         self.fp_dirs = pg.PlotCurveItem(pen=pg.mkPen(KIND_BRUSH["saddle"], width=2.5), connect="pairs")
         self.fp_items = pg.ScatterPlotItem(size=14, hoverable=True)
         self.fp_items.setZValue(25)
@@ -136,12 +136,11 @@ class DynamicsView(TraceView):
         self.eig.addItem(self.circle)
         self.eig.addItem(self.eig_points)
         # the band
-        add_legend(self.band)
-        self.sv_hi = pg.PlotDataItem(pen=pg.mkPen(120, 140, 200, width=1), name="σ of ∂h_t/∂h_{t−1} (max…min)")
+        self.sv_hi = pg.PlotDataItem(pen=pg.mkPen(120, 140, 200, width=1))
         self.sv_lo = pg.PlotDataItem(pen=pg.mkPen(120, 140, 200, width=1))
         self.sv_fill = pg.FillBetweenItem(self.sv_hi, self.sv_lo, brush=pg.mkBrush(120, 140, 200, 70))
-        self.prod = pg.PlotDataItem(pen=pg.mkPen(theme.series_color(0), width=2.2), name="σ_max ∂h_T/∂h_t")
-        self.grad = pg.PlotDataItem(pen=pg.mkPen(theme.series_color(1), width=2.2), name="‖∂L/∂h_t‖")
+        self.prod = pg.PlotDataItem(pen=pg.mkPen(theme.series_color(0), width=2.2))
+        self.grad = pg.PlotDataItem(pen=pg.mkPen(theme.series_color(1), width=2.2))
         for item in (self.sv_hi, self.sv_lo, self.sv_fill, self.prod, self.grad):
             self.band.addItem(item)
         self.cursor_line = make_cursor(self.band)
@@ -152,6 +151,14 @@ class DynamicsView(TraceView):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._restyle()
         self.pplot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        # a much larger or smaller plot than the raster was made for: paint it again, once the
+        # user stops resizing
+        self._raster_args = None
+        self._raster_timer = QTimer(self)
+        self._raster_timer.setSingleShot(True)
+        self._raster_timer.setInterval(200)
+        self._raster_timer.timeout.connect(self._reraster)
+        self.pplot.getViewBox().sigResized.connect(lambda *_: self._raster_timer.start())
         self.result_ready.connect(self.set_dynamics)
 
     # -- look -------------------------------------------------------------------------------
@@ -159,7 +166,14 @@ class DynamicsView(TraceView):
         a, b = self.pcs
         style_plot(self.pplot, f"PC{b + 1}", f"PC{a + 1}", "Phase portrait")
         style_plot(self.eig, "Im λ", "Re λ", "Eigenvalues vs unit circle")
-        style_plot(self.band, "", "time step t", "Why the gradient vanishes")
+        style_plot(self.band, "", "time step t")
+        # the key is the title, in the curves' colours: a legend box would sit on the curves
+        c0, c1 = theme.series_color(0).name(), theme.series_color(1).name()
+        self.band.setTitle(f"Why the gradient vanishes: <span style='color:#7890c8'>band = singular values of "
+                           f"∂h<sub>t</sub>/∂h<sub>t−1</sub></span> · <span style='color:{c0}'>σ<sub>max</sub> "
+                           f"∂h<sub>T</sub>/∂h<sub>t</sub></span> · "
+                           f"<span style='color:{c1}'>‖∂L/∂h<sub>t</sub>‖</span>",
+                           color=theme.foreground().name(), size=f"{theme.font_px(10)}pt")
         self.status.setFont(theme.font(10))
         self.hover.setFont(theme.font(9))
 
@@ -194,6 +208,7 @@ class DynamicsView(TraceView):
                          self.sv_lo, self.prod, self.grad):
                 item.setData([], [])
             self.paths.clear()
+            self._raster_args = None
             self.status.setText("")
             return
         self.portrait = portrait(tr, 0, self.part, N_PCS)
@@ -219,14 +234,17 @@ class DynamicsView(TraceView):
         self._draw_dynamics()
         self._move()
 
-    def _raster(self, X: np.ndarray, Y: np.ndarray, xr, yr, width: int = 1400) -> None:
+    def _raster(self, X: np.ndarray, Y: np.ndarray, xr, yr, width: int | None = None) -> None:
         """Paint the (T, B) trajectories, coloured by time, into an image placed in data coordinates.
 
         Scrubbing repaints whatever lies under the moving markers; a 16 000-point path costs
         ~100 ms per repaint, an image ~1 ms. (Zooming far in shows its pixels.)"""
         (x0, x1), (y0, y1) = xr, yr
-        w = width
-        h = int(np.clip(width * (y1 - y0) / (x1 - x0), 200, 2 * width))
+        # about the plot's own size (×1.5 for smooth lines): far larger and the thin lines
+        # vanish when Qt shrinks the image, far smaller and they blur
+        w = width or int(np.clip(1.5 * max(self.pplot.getViewBox().width(), 300), 450, 2400))
+        self._raster_args = (X, Y, xr, yr, w)
+        h = int(np.clip(w * (y1 - y0) / (x1 - x0), 150, 2 * w))
         img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
         img.fill(0)
         p = QPainter(img)
@@ -237,7 +255,7 @@ class DynamicsView(TraceView):
         lut = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False)
         edges = np.linspace(0, T, min(T, 24) + 1).astype(int)
         pen = QPen()
-        pen.setWidthF(1.3)
+        pen.setWidthF(1.8)
         for i in range(len(edges) - 1):
             c = lut[int(255 * i / max(1, len(edges) - 2))]
             pen.setColor(QColor(int(c[0]), int(c[1]), int(c[2]), 200))
@@ -253,6 +271,14 @@ class DynamicsView(TraceView):
         arr = np.frombuffer(ptr, dtype=np.uint8).reshape(h, w, 4)[..., [2, 1, 0, 3]].copy()  # BGRA → RGBA
         self.paths.setImage(arr, autoLevels=False, levels=(0, 255))
         self.paths.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def _reraster(self) -> None:
+        if self._raster_args is None:
+            return
+        X, Y, xr, yr, w = self._raster_args
+        want = int(np.clip(1.5 * max(self.pplot.getViewBox().width(), 300), 450, 2400))
+        if abs(want - w) > 0.3 * w:
+            self._raster(X, Y, xr, yr)
 
     def _draw_dynamics(self) -> None:
         res = self.result
@@ -307,6 +333,8 @@ class DynamicsView(TraceView):
         out = np.abs(lam) > 1
         brushes = [pg.mkBrush(*KIND_BRUSH["saddle"]) if o else pg.mkBrush(*KIND_BRUSH["stable"]) for o in out]
         self.eig_points.setData(lam.real, lam.imag, brush=brushes)
+        r = max(1.2, 1.1 * float(np.abs(lam).max()))
+        self.eig.setRange(xRange=(-r, r), yRange=(-r, r), padding=0.02)
         kind = res.fixed.kinds[i]
         extra = f", {int(res.fixed.n_unstable[i])} unstable mode(s)" if kind != "stable" else ""
         self.eig.setTitle(f"Eigenvalues of point {i}: {kind}{extra}, q = {res.fixed.q[i]:.1e}",
