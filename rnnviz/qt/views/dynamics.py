@@ -103,7 +103,7 @@ class DynamicsView(TraceView):
         self.pplot = self.glw.addPlot(row=0, col=0)
         self.eig = self.glw.addPlot(row=0, col=1)
         self.band = self.glw.addPlot(row=1, col=0, colspan=2)
-        self.glw.ci.layout.setColumnStretchFactor(0, 3)
+        self.glw.ci.layout.setColumnStretchFactor(0, 5)
         self.glw.ci.layout.setColumnStretchFactor(1, 2)
         self.glw.ci.layout.setRowStretchFactor(0, 3)
         self.glw.ci.layout.setRowStretchFactor(1, 2)
