@@ -227,7 +227,7 @@ def test_user_lesson_listed_and_loaded_by_path(tmp_path, monkeypatch):
     (tmp_path / "broken.toml").write_text("name = \n", encoding="utf-8")
     errors = []
     lessons = list_lessons(user_dirs=[tmp_path], errors=errors)
-    assert [le.name for le in lessons][:9] == NAMES and lessons[-1].name == "mine"
+    assert [le.name for le in lessons][:len(NAMES)] == NAMES and lessons[-1].name == "mine"
     assert not lessons[-1].builtin
     assert len(errors) == 1 and "broken.toml" in str(errors[0]) and errors[0].line == 1
     monkeypatch.setenv("RNNVIZ_LESSONS_DIR", str(tmp_path))
@@ -236,7 +236,7 @@ def test_user_lesson_listed_and_loaded_by_path(tmp_path, monkeypatch):
     lesson = load_lesson(tmp_path / "mine.toml")
     out = run_action(lesson)
     assert out.trace.hidden.shape[:2] == (1, 10) and out.history == []
-    assert neighbour(lessons, "ball", 1).name == "mine" and neighbour(lessons, "order", -1) is None
+    assert neighbour(lessons, NAMES[-1], 1).name == "mine" and neighbour(lessons, "order", -1) is None
 
 
 def test_builtin_lesson_file_copied_and_edited_loads(tmp_path):
