@@ -91,6 +91,10 @@ def _log_safe(v: np.ndarray) -> np.ndarray:
     return v
 
 
+NO_TRAINING = ("No training yet: press Train.\nThe loss and the gradient norm of every training step "
+               "appear here as it goes.")
+
+
 class _CompareSet:
     """One compared run's training rows and its two curves."""
 
@@ -128,7 +132,7 @@ class TrainingView(TraceView):
         self._layout.addWidget(self.glw, 1)
         self.legend = LegendBar()
         self._layout.addWidget(self.legend)
-        self.info = QLabel("No training yet: press Train.")
+        self.info = QLabel(" ")
         self.info.setWordWrap(True)
         self._layout.addWidget(self.info)
         self.loss_plot = self.glw.addPlot(row=0, col=0, axisItems={"left": DecadeAxis("left")})
@@ -244,6 +248,11 @@ class TrainingView(TraceView):
                    theme.color("edge"), Qt.PenStyle.DotLine)
         if len(self.bad_points.data):
             lg.add("loss NaN / Inf", theme.NONFINITE, mark="▲")
+        # nothing trained yet, by any run: say so instead of two empty plots
+        empty = self.data.n == 0 and not any(cs.data.n for cs in self.compare_sets)
+        self.glw.setVisible(not empty)
+        lg.setVisible(not empty and bool(lg.entries))
+        self.show_message(NO_TRAINING if empty else "")
 
     def set_history(self, history: list[dict], train_cfg=None) -> None:
         """Show training rows so far; call again with a longer list as training goes on."""
@@ -279,7 +288,7 @@ class TrainingView(TraceView):
                               + (f"; loss NaN/Inf at {n_bad} steps (magenta ▲)" if n_bad else "")
                               + ("; loss axis logarithmic" if self.loss_log else ""))
         else:
-            self.info.setText("No training yet: press Train.")
+            self.info.setText(" ")
 
     def _update_loss_curves(self) -> None:
         """Loss curves of every run: NaN/Inf dropped (marked ▲ at the top), a log axis when the
