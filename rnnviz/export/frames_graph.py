@@ -1,40 +1,65 @@
-"""The export frame of the unrolled computation graph (PNG / SVG / GIF).
-
-Nodes come from :func:`rnnviz.app.panel_model.graph_for_trace`, the same graph the window's
-graph view draws; h (and c) nodes are coloured by mean |h_t| (forward) or ‖∂L/∂h_t‖ (backward).
+"""The export frame of the unrolled computation graph (PNG / SVG / GIF), drawn like the window's
+graph view: short node labels (h₁₂) in black or white by the WCAG contrast rule, row names at
+the left, the input tokens under the inputs, the losses joined by a bus into the total loss (no
+total loss in a window without losses), and a title that fits its panel.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rnnviz.app.panel_model import graph_for_trace
+from rnnviz.core.graph import row_labels
+from rnnviz.core.graph_text import label_color, step_tokens
 from rnnviz.export.frame_registry import FrameSpec, frame
 from rnnviz.export.plot import Box, font_sizes
-from rnnviz.export.scene import INK, Scene, colormap
+from rnnviz.export.scene import INK, Scene, colormap, text_width
 
-__all__ = ["GRAPH_MAX_STEPS", "panel_graph"]
+__all__ = ["GRAPH_MAX_STEPS", "fit_text", "panel_graph"]
 
-_KIND_FILL = {"x": (222, 226, 230), "y": (255, 224, 178), "L": (255, 205, 210), "loss": (239, 154, 154)}
 GRAPH_MAX_STEPS = 24
+_KIND_FILL = {"x": (222, 226, 230), "y": (255, 224, 178), "L": (255, 205, 210), "loss": (239, 154, 154)}
+_OFF_FILL, _OFF_LINE = (245, 246, 247), (215, 218, 221)
+
+
+def fit_text(text: str, size: float, width: float, bold: bool = False, min_size: float = 7.0) -> tuple[str, float]:
+    """``text`` and a font size at most ``size`` with which it fits ``width``; below
+    ``min_size`` the text is cut with an ellipsis instead."""
+    w = text_width(text, size, bold)
+    if w <= width:
+        return text, size
+    size2 = max(min_size, size * width / max(w, 1e-9))
+    while len(text) > 1 and text_width(text, size2, bold) > width:
+        text = text[:-2] + "…"
+    return text, size2
 
 
 @frame("graph")
 def panel_graph(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
-    """The unrolled graph; h (and c) nodes coloured by |h_t| (forward) or ||dL/dh_t|| (backward)."""
+    """The unrolled graph of ``trace`` for ``spec`` (k, sample, t, mode) in ``box``: a window of
+    at most :data:`GRAPH_MAX_STEPS` steps (fewer where the labels would not fit) around
+    ``spec.t``. ``scene.info["graph"]`` says what was drawn: nodes, edges, first step, labels."""
+    ink = INK
     T = trace.seq_len
+    tsize, lsize = font_sizes(box)
+    area_w = box.w - 28
+    n = int(min(T, GRAPH_MAX_STEPS, max(4, area_w // (2.8 * lsize))))
     first = 0
-    n = min(T, GRAPH_MAX_STEPS)
-    if T > n:  # show a window of steps around the current one
+    if T > n:  # a window of steps around the current one
         centre = T - 1 if spec.t is None else spec.t
         first = min(max(0, centre - n // 2), T - n)
-    tsize, lsize = font_sizes(box)
     backward = spec.mode == "backward"
-    what = "‖∂L/∂hₜ‖ (backward)" if backward else "mean |hₜ| (forward)"
-    window = f", steps {first + 1}–{first + n} of {T}" if T > n else ""
-    scene.text(box.x0 + 4, box.y0 + 3, f"unrolled graph: {what}{window}", tsize, INK, "la", bold=True)
-    G = graph_for_trace(trace, max_steps=n)
-    scene.info["graph"] = {"nodes": G.number_of_nodes(), "edges": G.number_of_edges(), "first": first}
+    what = "‖∂L/∂hₜ‖, log scale (BPTT)" if backward else "mean |hₜ| (forward)"
+    window = f" · steps {first + 1}–{first + n} of {T}" if T > n else ""
+    title, tsize = fit_text(f"unrolled graph: {what}{window}", tsize, box.w - 8, bold=True)
+    scene.text(box.x0 + 4, box.y0 + 3, title, tsize, ink, "la", bold=True)
+
+    G = graph_for_trace(trace)
+    keep = {v for v, d in G.nodes(data=True) if d.get("t") is not None and first <= d["t"] < first + n}
+    if any(G.nodes[v]["kind"] == "L" for v in keep):  # the total loss only with a loss to join it
+        keep.add(("L",))
     if backward:
         vals = np.asarray(trace.grad_hidden_norm, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -43,56 +68,81 @@ def panel_graph(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
         vals = np.nanmean(np.abs(np.asarray(trace.hidden, dtype=np.float64)), axis=(2, 3))
     fin = vals[np.isfinite(vals)]
     lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 1.0)
-    if hi <= lo:
-        hi = lo + 1.0
+    hi = hi if hi > lo else lo + 1.0
     lut = colormap("magma" if backward else "viridis")
-    pos = {node: data["pos"] for node, data in G.nodes(data=True)}
-    xs = [p[0] for p in pos.values()]
+    pos = {v: G.nodes[v]["pos"] for v in keep}
+    last_col = max(p[0] for v, p in pos.items() if G.nodes[v].get("t") is not None)
+    loss_x = last_col + 0.9  # the total loss ends the drawn window
+    if ("L",) in pos:
+        pos[("L",)] = (loss_x, pos[("L",)][1])
+    tokens = step_tokens(trace, spec.sample)
+    has_tokens = any(tok is not None for tok in tokens["inputs"][first:first + n])
+    rows = [(y, name) for y, name in row_labels(G) if any(p[1] == y for p in pos.values())]
+    label_w = max((text_width(name, lsize, True) for _, name in rows), default=0.0) + 6
+    top = box.y0 + tsize + 12
+    bottom = box.y1 - (lsize * 1.4 if has_tokens else 0.0) - 6
+    x0 = box.x0 + 8 + label_w
+    xs = [p[0] - first for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    area = Box(box.x0 + 14, box.y0 + tsize + 16, box.x1 - 14, box.y1 - 10)
-    xmin, xmax, ymin, ymax = min(xs), max(xs), min(ys), max(ys)
-    sx = area.w / max(1e-9, xmax - xmin + 1.0)
-    sy = area.h / max(1e-9, ymax - ymin + 1.0)
-    r = max(3.0, min(sx, sy) * 0.3)
+    xmin, xmax, ymin, ymax = 0.0, max(xs), min(ys), max(ys)
+    sx = (box.x1 - 10 - x0) / max(1e-9, xmax - xmin + 1.0)
+    sy = (bottom - top) / max(1e-9, ymax - ymin + 1.0)
+    r = max(3.0, min(sx, sy) * 0.34)
 
     def to_px(p):
-        return (area.x0 + (p[0] - xmin + 0.5) * sx, area.y1 - (p[1] - ymin + 0.5) * sy)
+        return (x0 + (p[0] - first - xmin + 0.5) * sx, bottom - (p[1] - ymin + 0.5) * sy)
 
-    def reached(node) -> bool:
-        t = G.nodes[node].get("t")
+    def reached(v) -> bool:
+        t = G.nodes[v].get("t")
         if spec.t is None or spec.mode == "static":
             return True
         if t is None:
             return spec.mode == "backward" or spec.t >= T - 1
-        t += first
         return t <= spec.t if spec.mode == "forward" else t >= spec.t
 
+    for y, name in rows:
+        scene.text(x0 - 6, to_px((first, y))[1], name, lsize, ink, "rm", bold=True)
     for u, v, data in G.edges(data=True):
+        if u not in keep or v not in keep:
+            continue
         on = reached(u) and reached(v)
         color = (120, 125, 130) if on else (225, 227, 230)
         if on and backward and data.get("weight_name") in ("W_hh", "c"):
             color = (214, 39, 40)
-        scene.line([to_px(pos[u]), to_px(pos[v])], color, 1.2 if on else 1.0, data.get("style") == "dashed")
-    show_labels = r * 2 >= lsize * 1.6
-    for node, data in G.nodes(data=True):
-        cx, cy = to_px(pos[node])
-        kind = data["kind"]
-        fill = _KIND_FILL.get(kind, (200, 200, 200))
-        if kind in ("h", "c") and data.get("t") is not None:
-            k = data["layer"] * trace.num_directions + data["direction"]
-            v = vals[k, data["t"] + first] if k < vals.shape[0] else np.nan
-            if np.isfinite(v):
-                fill = tuple(int(c) for c in lut[int(np.clip((v - lo) / (hi - lo) * 255, 0, 255))])
-        if not reached(node):
-            fill, outline = (245, 246, 247), (215, 218, 221)
+        a, b = to_px(pos[u]), to_px(pos[v])
+        if data.get("weight_name") == "sum":  # up from L_t to the bus, along it into L
+            points = [(a[0], a[1] - r), (a[0], b[1]), (b[0] - r, b[1])]
         else:
-            outline = INK
-        cur = spec.t is not None and data.get("t") is not None and data["t"] + first == spec.t
-        scene.circle(cx, cy, r, fill=fill, outline=(230, 50, 30) if cur else outline, width=2 if cur else 1)
-        if show_labels:
-            label = data.get("label", "")
-            if first and data.get("t") is not None:
-                label = label.rstrip("₀₁₂₃₄₅₆₇₈₉") + str(data["t"] + first + 1).translate(
-                    str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-            bright = sum(fill) / 3 > 140
-            scene.text(cx, cy, label, max(6.0, min(lsize, r * 0.75)), INK if bright else (255, 255, 255), "mm")
+            d = math.hypot(b[0] - a[0], b[1] - a[1]) or 1.0
+            ux, uy = (b[0] - a[0]) / d, (b[1] - a[1]) / d
+            points = [(a[0] + ux * r, a[1] + uy * r), (b[0] - ux * r, b[1] - uy * r)]
+        scene.line(points, color, 1.2 if on else 1.0, data.get("style") == "dashed")
+    shown = 0
+    for v in keep:
+        data = G.nodes[v]
+        cx, cy = to_px(pos[v])
+        kind, t = data["kind"], data.get("t")
+        fill = _KIND_FILL.get(kind, (200, 200, 200))
+        if kind in ("h", "c") and t is not None:
+            k = data["layer"] * trace.num_directions + data["direction"]
+            val = vals[k, t] if k < vals.shape[0] else np.nan
+            if np.isfinite(val):
+                fill = tuple(int(c) for c in lut[int(np.clip((val - lo) / (hi - lo) * 255, 0, 255))])
+            else:
+                fill = (230, 0, 230)  # NaN / Inf, as in the window
+        outline = ink
+        if not reached(v):
+            fill, outline = _OFF_FILL, _OFF_LINE
+        cur = spec.t is not None and t == spec.t
+        rr = r * (0.78 if kind == "c" else 1.0)
+        scene.circle(cx, cy, rr, fill=fill, outline=(230, 50, 30) if cur else outline, width=2 if cur else 1)
+        label = data.get("short", data.get("label", ""))
+        text, size = fit_text(label, min(lsize, rr * 0.95), 1.8 * rr, min_size=6.0)
+        if rr >= 5.0 and not text.endswith("…"):
+            scene.text(cx, cy, text, size, label_color(fill), "mm")
+            shown += 1
+        if kind == "x" and t is not None and tokens["inputs"][t] is not None:
+            tok, tok_size = fit_text(tokens["inputs"][t], lsize * 0.9, sx * 0.95, min_size=6.0)
+            scene.text(cx, cy + rr + 2, tok, tok_size, ink, "ma")
+    scene.info["graph"] = {"nodes": len(keep), "edges": sum(1 for u, v in G.edges() if u in keep and v in keep),
+                           "first": first, "labels": shown, "title": title, "title_size": tsize}
