@@ -119,9 +119,15 @@ def test_window_and_export_agree(qtbot, traces, case):
 
     G = views["graph"].graph
     assert G.nodes == panel_model.graph_for_trace(tr).nodes
-    if tr.seq_len > GRAPH_MAX_STEPS:  # a still picture shows a window of a long run
-        G = panel_model.graph_for_trace(tr, max_steps=GRAPH_MAX_STEPS)
-    assert info["graph"]["nodes"] == G.number_of_nodes() and info["graph"]["edges"] == G.number_of_edges()
+    # a still picture shows a window of steps (at most GRAPH_MAX_STEPS, fewer where labels would
+    # not fit) of the same graph, with the total loss when the window holds a loss
+    first, steps = info["graph"]["first"], info["graph"]["steps"]
+    assert steps <= GRAPH_MAX_STEPS
+    window = {n for n, t in G.nodes(data="t") if t is not None and first <= t < first + steps}
+    if any(n[0] == "L" for n in window):
+        window.add(("L",))
+    assert info["graph"]["nodes"] == len(window)
+    assert info["graph"]["edges"] == sum(1 for u, v in G.edges if u in window and v in window)
     if case == "reverse":  # the encoder-decoder split comes from the trace
         assert tr.meta["enc_len"] == 4 and sum(1 for n in G.nodes if n[0] == "x") == 4
 

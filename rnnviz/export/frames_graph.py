@@ -145,4 +145,4 @@ def panel_graph(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
             tok, tok_size = fit_text(tokens["inputs"][t], lsize * 0.9, sx * 0.95, min_size=6.0)
             scene.text(cx, cy + rr + 2, tok, tok_size, ink, "ma")
     scene.info["graph"] = {"nodes": len(keep), "edges": sum(1 for u, v in G.edges() if u in keep and v in keep),
-                           "first": first, "labels": shown, "title": title, "title_size": tsize}
+                           "first": first, "steps": n, "labels": shown, "title": title, "title_size": tsize}
