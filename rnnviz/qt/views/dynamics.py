@@ -176,6 +176,8 @@ class DynamicsView(TraceView):
                            color=theme.foreground().name(), size=f"{theme.font_px(10)}pt")
         self.status.setFont(theme.font(10))
         self.hover.setFont(theme.font(9))
+        # below this the three plots are unreadable (presentation mode gives the graph 60%)
+        self.glw.setMinimumHeight(int(330 * theme.scale()))
 
     def _theme_changed(self) -> None:
         super()._theme_changed()
