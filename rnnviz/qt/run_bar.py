@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QStyle, QToolBar, QToolButton, QWidget
 from rnnviz.qt.errors import guarded
 
 ICON_PX = 22
-PRESENT_ICON_PX = 40
+PRESENT_ICON_PX = 28  # the text is large already; the bar must not eat the views' height
 
 
 class RunBar(QToolBar):
