@@ -53,7 +53,9 @@ def test_wheel_installs_into_a_fresh_venv_and_takes_a_screenshot(tmp_path):
     purelib = Path(_run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
     shared = [p for p in [*site.getsitepackages(), sysconfig.get_paths()["purelib"]] if Path(p).is_dir()]
     (purelib / "_shared_site_packages.pth").write_text("\n".join(dict.fromkeys(shared)) + "\n", encoding="utf-8")
-    _run([sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "--no-index", "-q", wheel])
+    # --ignore-installed: the editable rnnviz seen through the shared path must not make pip skip (or uninstall)
+    _run([sys.executable, "-m", "pip", "--python", py, "install", "--no-deps", "--no-index", "--ignore-installed", "-q",
+          wheel])
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.update(QT_QPA_PLATFORM="offscreen", PYTHONNOUSERSITE="1")
