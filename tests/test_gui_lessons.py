@@ -2,11 +2,13 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QToolButton
 
+import rnnviz.lessons
 from rnnviz.app.lessons import list_lessons, load_lesson
 from rnnviz.app.state import SessionState
 from rnnviz.qt import theme
@@ -15,6 +17,8 @@ from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import apply_presentation, is_presenting
 
 NAMES = [le.name for le in list_lessons(user_dirs=[])]
+#: every lesson file shipped with rnnviz (the browser must list each one, once)
+LESSONS = sorted(p.stem for p in Path(rnnviz.lessons.__file__).parent.glob("*.toml"))
 
 
 @pytest.fixture
@@ -42,8 +46,8 @@ def wait_for_task(qtbot, win, task):
 
 def test_browser_lists_every_lesson_with_its_text(window):
     browser = window.lesson_browser
-    assert [le.name for le in browser.lessons] == NAMES and len(NAMES) == 9
-    assert browser.list.count() == 9
+    assert [le.name for le in browser.lessons] == NAMES and sorted(NAMES) == LESSONS
+    assert browser.list.count() == len(LESSONS)
     assert browser.list.item(0).text().startswith("1. Why not a bag of words")
     assert browser.current.name == "recurrence"  # follows the window's lesson
     assert "same weights" in browser.text.toPlainText()
@@ -99,8 +103,9 @@ def test_next_previous_lesson_switch_config_and_record(window, qtbot):
     browser.select("order", emit=True)
     assert not browser.prev_button.isEnabled() and browser.go(-1) is False
     browser.select("ball", emit=True)
-    assert not browser.next_button.isEnabled() and browser.go(+1) is False
     assert window.state.config.task.name == "trajectory"
+    browser.select(NAMES[-1], emit=True)  # the last lesson has no next one
+    assert not browser.next_button.isEnabled() and browser.go(+1) is False
 
 
 def test_variants_and_reset_lesson_to_its_start(window, qtbot):
@@ -123,7 +128,7 @@ def test_presentation_mode_fonts_theme_and_f5(window, qtbot):
     apply_presentation(window, True)
     assert is_presenting(window)
     assert window.font().pointSizeF() >= 1.5 * before
-    # the lesson list grows less than the rest, so all nine titles fit at 1600 x 1000; the view
+    # the lesson list grows less than the rest, so all the titles fit at 1600 x 1000; the view
     # tabs take the large font and wrap onto a second row rather than scroll
     assert 1.2 * list_before <= window.lesson_browser.list.font().pointSizeF() < window.font().pointSizeF()
     strip = window.tab_strip
@@ -179,10 +184,11 @@ def test_standalone_browser_includes_user_lessons(qtbot, tmp_path):
         'name = "extra"\ntitle = "Extra"\norder = 1\n[config]\ncell = "gru"\n[action]\nkind = "record"\n')
     browser = LessonBrowser(user_dirs=[tmp_path])
     qtbot.addWidget(browser)
-    assert browser.list.count() == 10 and browser.lessons[-1].name == "extra"
-    assert browser.list.item(9).text().startswith("★")
+    n = len(LESSONS)  # the built-in lessons come first, the user's after them
+    assert browser.list.count() == n + 1 and browser.lessons[-1].name == "extra"
+    assert browser.list.item(n).text().startswith("★")
     with qtbot.waitSignal(browser.lesson_chosen) as blocker:
-        browser.list.setCurrentRow(9)
+        browser.list.setCurrentRow(n)
     assert blocker.args[0].name == "extra"
 
 
