@@ -73,7 +73,7 @@ class GatesView(HeatmapView):
     # -- layout -------------------------------------------------------------------------
     def _compare_gated(self) -> bool:
         c = self.compare_trace
-        return c is not None and bool(getattr(c, "gates", None))
+        return c is not None and bool(c.gates)
 
     def _titled(self, trace, g: str, label: str) -> str:
         return f"{label}  ·  {gate_title(trace.cell_type, g)}"
@@ -199,7 +199,7 @@ class GatesView(HeatmapView):
         self._shown_kb = None
         if self.trace is not None and self.trace.gates:
             self._relayout()
-            if trace is not None and not getattr(trace, "gates", None):
+            if trace is not None and not trace.gates:
                 self.hover_label.setText(f"{label or 'the compared run'} is a {cell_display(trace.cell_type)}: "
                                          "no gates to compare")
 

@@ -64,7 +64,7 @@ class SaturationView(TraceView):
 
     def _cmp(self):
         c = self.compare_trace
-        return c if c is not None and getattr(c, "gates", None) else None
+        return c if c is not None and c.gates else None
 
     def _plot(self, key: str, row: int, col: int, title: str, cand: bool) -> pg.PlotItem:
         plot = self.glw.addPlot(row=row, col=col)

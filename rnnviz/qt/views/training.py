@@ -318,12 +318,12 @@ class TrainingView(TraceView):
             self.bad_points.setData([], [])
 
     def _clip_mode(self) -> str:
-        return str(getattr(self.train_cfg, "clip", "none") or "none")
+        return self.train_cfg.clip if self.train_cfg is not None else "none"
 
     def _set_threshold(self) -> None:
         mode = self._clip_mode()
         if mode == "norm":
-            thr = float(getattr(self.train_cfg, "clip_norm", 1.0))
+            thr = float(self.train_cfg.clip_norm)  # mode "norm": there is a train config
             self.threshold.setPos(np.log10(max(thr, 1e-30)))
             self.threshold.show()
             self.threshold_label.setText(f"clip threshold ‖∇‖ = {thr:g}")
@@ -331,7 +331,7 @@ class TrainingView(TraceView):
         else:
             self.threshold.hide()
             self.threshold_label.setText(
-                f"clipping each gradient element to ±{float(getattr(self.train_cfg, 'clip_value', 1.0)):g}"
+                f"clipping each gradient element to ±{float(self.train_cfg.clip_value):g}"
                 if mode == "value" else "")
 
     def set_compare(self, trace, label: str = "") -> None:
