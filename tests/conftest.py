@@ -92,3 +92,16 @@ def make_window(qtbot):
     yield make
     for win in made:
         win.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_restored():
+    """Opening your own data or model registers a task (``data_*``, ``model_*``) for the rest of
+    the process, as the app wants; between tests the registry goes back to what it was."""
+    from rnnviz.core.tasks import TASKS
+
+    before = dict(TASKS)
+    yield
+    if TASKS != before:
+        TASKS.clear()
+        TASKS.update(before)
