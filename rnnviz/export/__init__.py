@@ -9,6 +9,7 @@ functions, so the same state gives the same pixels::
     write_animation("steps.gif", "forward", trace, fps=8)
 """
 
+from rnnviz.export import frames
 from rnnviz.export.arrays import (
     series_table,
     write_history_csv,
@@ -19,7 +20,7 @@ from rnnviz.export.arrays import (
     write_trace_npz,
 )
 from rnnviz.export.figures import figure, parse_size, save_figure, scene_to_svg, write_png, write_svg
-from rnnviz.export.frames import PANELS, FrameSpec, Scene, figure_scene, rasterize, render_frame
+from rnnviz.export.frames import FrameSpec, Scene, figure_scene, rasterize, render_frame
 from rnnviz.export.gif import (
     ANIMATIONS,
     ExportCancelled,
@@ -30,6 +31,14 @@ from rnnviz.export.gif import (
     write_gif,
     write_mp4,
 )
+
+
+def __getattr__(name: str):
+    """``PANELS``: the exportable panels, read when asked (see :mod:`rnnviz.export.frames`)."""
+    if name == "PANELS":
+        return frames.exportable()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ANIMATIONS",

@@ -48,7 +48,7 @@ from rnnviz.export.scene import (
 )
 
 __all__ = [
-    "BACKGROUND", "COLORMAPS", "DEFAULT_PANELS", "FRAMES", "GRID", "INK", "MISSING", "MUTED", "NONFINITE", "PANELS",
+    "BACKGROUND", "COLORMAPS", "DEFAULT_PANELS", "FRAMES", "GRID", "INK", "MISSING", "MUTED", "NONFINITE",
     "SERIES_COLORS", "Box", "FrameSpec", "Scene", "apply_colormap", "colormap", "compose", "draw_bars",
     "draw_heatmap", "draw_lines", "exportable", "figure_scene", "fmt_tick", "frame", "gate_saturation", "get_font",
     "grid_shape", "nice_ticks", "parse_panels", "rasterize", "render_frame", "render_panel", "run_title",
@@ -64,8 +64,13 @@ def exportable() -> tuple[str, ...]:
     return tuple(name for name in registry.PANELS if name in FRAMES)
 
 
-#: The exportable panels when this module was imported (see :func:`exportable` for later additions).
-PANELS: tuple[str, ...] = exportable()
+def __getattr__(name: str):
+    """``PANELS``: the exportable panels now (a frame may register after this module was imported:
+    ``rnnviz.dynamics.figure`` imports ``rnnviz.export``, which imports this module, so whichever
+    is imported first decides the order; a constant taken at import time could miss one)."""
+    if name == "PANELS":
+        return exportable()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse_panels(panels: str | Sequence[str] | None, config: Mapping | None = None) -> list[str]:
