@@ -73,14 +73,15 @@ def make_trace():
 
 @pytest.fixture
 def make_window(qtbot):
-    """``make_window(config=None, size=(1300, 850), record=True)`` → a shown MainWindow, shut down after."""
+    """``make_window(config=None, size=(1300, 850), record=True, warm_up=True)`` → a shown MainWindow,
+    shut down after (unsaved changes dropped, so no question box waits for an answer)."""
     from rnnviz.app.state import SessionState
     from rnnviz.qt.main_window import MainWindow
 
     made = []
 
-    def make(config=None, size=(1300, 850), record=True):
-        win = MainWindow(SessionState(config if config is not None else _small_config()))
+    def make(config=None, size=(1300, 850), record=True, warm_up=True):
+        win = MainWindow(SessionState(config if config is not None else _small_config()), warm_up=warm_up)
         qtbot.addWidget(win)
         win.resize(*size)
         win.show()
@@ -91,6 +92,7 @@ def make_window(qtbot):
 
     yield make
     for win in made:
+        win.state.dirty = False
         win.shutdown()
 
 

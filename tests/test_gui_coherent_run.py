@@ -10,27 +10,19 @@ tab in front.
 import numpy as np
 import pytest
 
-import rnnviz
 from rnnviz.app.state import SessionState
 from rnnviz.qt.main_window import MainWindow
 
 
-def small_cfg(**kw):
-    base = dict(hidden_size=8, seq_len=10, batch_size=4)
-    base.update(kw)
-    return rnnviz.RunConfig().with_overrides(**base)
+@pytest.fixture
+def small_cfg(small_config):
+    """H=8, T=10, B=4 unless overridden: training reaches several rows in a moment."""
+    return lambda **kw: small_config(**{"seq_len": 10, **kw})
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(SessionState(small_cfg()), warm_up=False)
-    qtbot.addWidget(win)
-    win.resize(1280, 720)
-    win.show()
-    assert win.record_sync()
-    yield win
-    win.state.dirty = False
-    win.shutdown()
+def window(make_window, small_cfg):
+    return make_window(small_cfg(), size=(1280, 720), warm_up=False)
 
 
 def steps_of(history):
@@ -161,7 +153,7 @@ def test_a_session_restores_the_tab_in_front(window, qtbot, tmp_path):
     assert window.tabs.currentWidget() is window.views["gradients"]
 
 
-def test_closing_during_a_gif_export_finishes_it(qtbot, tmp_path):
+def test_closing_during_a_gif_export_finishes_it(qtbot, tmp_path, small_cfg):
     from PIL import Image
 
     win = MainWindow(SessionState(small_cfg(seq_len=60)), warm_up=False)
@@ -178,7 +170,7 @@ def test_closing_during_a_gif_export_finishes_it(qtbot, tmp_path):
         assert im.n_frames == 60
 
 
-def test_a_refused_session_leaves_the_window_as_it_was(window, qtbot, tmp_path):
+def test_a_refused_session_leaves_the_window_as_it_was(window, qtbot, tmp_path, small_cfg):
     """Issue 11, item 3: everything is checked before anything is installed."""
     from rnnviz.app.session import load_session, save_session
 

@@ -6,30 +6,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-import rnnviz
 from rnnviz.app.panels import default_panels
-from rnnviz.app.state import SessionState
 from rnnviz.qt.export_actions import ExportOptionsDialog
-from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.presentation import apply_presentation
 
 
-def small_cfg(**kw):
-    base = dict(hidden_size=8, seq_len=10, batch_size=4)
-    base.update(kw)
-    return rnnviz.RunConfig().with_overrides(**base)
-
-
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(SessionState(small_cfg()), warm_up=False)
-    qtbot.addWidget(win)
-    win.resize(1280, 720)
-    win.show()
-    assert win.record_sync()
-    yield win
-    win.state.dirty = False
-    win.shutdown()
+def window(make_window, small_config):
+    return make_window(small_config(seq_len=10), size=(1280, 720), warm_up=False)
 
 
 def test_no_two_actions_share_a_shortcut(window):

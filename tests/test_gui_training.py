@@ -5,26 +5,17 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-import rnnviz
-from rnnviz.app.state import SessionState
-from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.workers import warm_up_done
 
 
-def small_cfg(**kw):
-    base = dict(hidden_size=8, seq_len=10, batch_size=4)
-    base.update(kw)
-    return rnnviz.RunConfig().with_overrides(**base)
+@pytest.fixture
+def small_cfg(small_config):
+    return lambda **kw: small_config(**{"seq_len": 10, **kw})
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(SessionState(small_cfg()))
-    qtbot.addWidget(win)
-    win.show()
-    assert win.record_sync()
-    yield win
-    win.shutdown()
+def window(make_window, small_cfg):
+    return make_window(small_cfg(), size=(1280, 720))
 
 
 def test_live_training_grows_loss_plot_and_never_blocks(window, qtbot):

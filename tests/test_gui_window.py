@@ -7,26 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-import rnnviz
-from rnnviz.app.state import SessionState
-from rnnviz.qt.main_window import MainWindow
-
-
-def small_cfg(**kw):
-    base = dict(hidden_size=8, seq_len=12, batch_size=4)
-    base.update(kw)
-    return rnnviz.RunConfig().with_overrides(**base)
-
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(SessionState(small_cfg()))
-    qtbot.addWidget(win)
-    win.resize(1300, 850)
-    win.show()
-    assert win.record_sync()
-    yield win
-    win.shutdown()
+def window(make_window):
+    return make_window()
 
 
 def test_window_has_views_menus_and_tooltips(window):
@@ -135,12 +119,9 @@ def test_hidden_tab_view_is_built_when_first_shown_with_the_current_state(window
     assert window.export_controller.current_panel() == "gates"  # export finds the tab's view
 
 
-def test_nan_run_shows_a_red_warning_not_a_crash(qtbot):
-    cfg = small_cfg(activation="relu", init="identity", init_scale=4.0, seq_len=80)
-    win = MainWindow(SessionState(cfg))
-    qtbot.addWidget(win)
-    win.show()
-    assert win.record_sync()
+def test_nan_run_shows_a_red_warning_not_a_crash(make_window, small_config, qtbot):
+    cfg = small_config(activation="relu", init="identity", init_scale=4.0, seq_len=80)
+    win = make_window(cfg)
     assert win.state.trace.nonfinite
     assert win.nonfinite_label.isVisibleTo(win)
     assert "NaN/Inf" in win.nonfinite_label.text()
@@ -152,7 +133,6 @@ def test_nan_run_shows_a_red_warning_not_a_crash(qtbot):
     win.state.set_config(init_scale=1.0, init="default")  # a tame run clears the warning
     qtbot.waitUntil(lambda: not win.state.trace.nonfinite, timeout=5000)
     assert not win.nonfinite_label.isVisibleTo(win)
-    win.shutdown()
 
 
 def test_own_text_runs_token_by_token(window, qtbot):
@@ -186,12 +166,12 @@ def test_unknown_lesson_is_a_clear_error(tmp_path):
     assert not out.exists()
 
 
-def test_own_text_box_follows_the_config_but_keeps_a_draft(window, qtbot):
+def test_own_text_box_follows_the_config_but_keeps_a_draft(window, qtbot, small_config):
     box = window.build_panel.controls["text"]
-    window.state.config = small_cfg(task="char_lm", text="hello there")
+    window.state.config = small_config(task="char_lm", text="hello there")
     assert box.toPlainText() == "hello there"
-    window.state.config = small_cfg(task="adding")  # a run without text (another lesson, say)
+    window.state.config = small_config(task="adding")  # a run without text (another lesson, say)
     assert box.toPlainText() == ""
     box.setPlainText("a draft being typed")
-    window.state.config = small_cfg(task="adding", hidden_size=9)
+    window.state.config = small_config(task="adding", hidden_size=9)
     assert box.toPlainText() == "a draft being typed"
