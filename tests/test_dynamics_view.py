@@ -40,6 +40,31 @@ def test_view_is_registered_and_scrubs_markers_along_every_trajectory(qtbot):
     assert not view.part_box.isVisibleTo(view)  # a GRU has no cell state to choose
 
 
+
+def test_scrub_moves_only_the_markers_everything_else_is_cached(qtbot):
+    """The per-step work is the markers and the cursor line: the trajectories' image, the curves
+    and the axes (whose grids span the plot) keep their device-resolution caches."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    model, trace = _run(T=40, B=6)
+    view = DynamicsView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    view.set_trace(trace)
+    image = view.paths.image
+    curve = view.grad.getData()[1].copy()
+    for t in (3, 17, 39):
+        view.set_cursor(t)
+        qtbot.wait(1)
+    assert view.paths.image is image  # not painted again
+    assert np.array_equal(view.grad.getData()[1], curve)
+    cached = QGraphicsItem.CacheMode.DeviceCoordinateCache
+    assert view.paths.cacheMode() == cached
+    for plot in (view.pplot, view.band):
+        assert plot.getAxis("left").cacheMode() == cached and plot.getAxis("bottom").cacheMode() == cached
+    assert view.markers.getData()[0].shape == (6,)
+
 def test_fixed_points_and_band_arrive_from_the_worker(qtbot):
     model, trace = _run(cell="rnn", H=6)
     view = DynamicsView()

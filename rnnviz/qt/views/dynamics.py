@@ -147,8 +147,13 @@ class DynamicsView(TraceView):
         # curves stay put while the cursor moves: Qt keeps each as a pixmap instead of stroking
         # 1000-point antialiased paths again under every cursor step
         for item in (self.sv_hi.curve, self.sv_lo.curve, self.prod.curve, self.grad.curve, self.sv_fill,
-                     self.circle, self.fp_dirs):
+                     self.circle, self.fp_dirs, self.paths):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # an axis with a grid spans its whole plot, so every marker move repainted it: replaying
+        # its QPicture (ticks, labels, grid lines) cost ~8 ms per axis per step; cached, it is a blit
+        for plot in (self.pplot, self.eig, self.band):
+            for side in ("left", "bottom", "top", "right"):
+                plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._restyle()
         self.pplot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         # a much larger or smaller plot than the raster was made for: paint it again, once the
@@ -438,33 +443,3 @@ class DynamicsView(TraceView):
 def _padded(lo: float, hi: float, pad: float = 0.06) -> tuple[float, float]:
     span = (hi - lo) or max(abs(lo), 1.0)
     return lo - pad * span, hi + pad * span
-
-
-def bench_scrub(T: int = 1000, B: int = 16, H: int = 256, steps: int = 200) -> float:
-    """Median ms per cursor step of the phase portrait at T, B, H (used by bench/bench_dynamics.py)."""
-    from PySide6.QtWidgets import QApplication
-
-    from rnnviz.core.trace import Trace
-
-    app = QApplication.instance() or QApplication([])
-    rng = np.random.default_rng(0)
-    h = np.tanh(np.cumsum(rng.normal(scale=0.1, size=(1, T, B, H)), axis=1)).astype(np.float32)
-    g = np.abs(rng.normal(size=(1, T))).astype(np.float32)
-    tr = Trace(inputs=np.zeros((T, B, 1), np.float32), outputs=np.zeros((T, B, 1), np.float32),
-               targets=np.zeros((T, B, 1), np.float32), step_loss=np.zeros(T, np.float32), hidden=h,
-               grad_hidden=np.zeros_like(h), grad_hidden_norm=g, loss=0.0, grad_norm=0.0, grad_norm_clipped=0.0,
-               clipped=False, nonfinite=False, config={"cell": "rnn", "hidden_size": H})
-    view = DynamicsView()
-    view.resize(1200, 800)
-    view.show()
-    view.set_trace(tr)
-    app.processEvents()
-    times = []
-    for i in range(steps):
-        t0 = time.perf_counter()
-        view.set_cursor(i * 5 % T)
-        view.glw.repaint()
-        app.processEvents()
-        times.append((time.perf_counter() - t0) * 1e3)
-    view.close()
-    return float(np.median(times))
