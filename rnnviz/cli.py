@@ -213,7 +213,8 @@ def _writable_folder(folder: Path) -> None:
 
 def _target(path: Path) -> Path:
     """Refuse an output that is a folder or a special file (``/dev/full``): one line, exit 2."""
-    from rnnviz.core.safeio import FileRefused, check_target
+    from rnnviz.core.safeio import FileRefused
+    from rnnviz.core.safewrite import check_target
 
     try:
         return check_target(path)
@@ -249,7 +250,7 @@ def trace_summary(trace, path) -> str:
 # ---------------------------------------------------------------------------------------
 def cmd_trace(args) -> int:
     """``rnnviz trace``: record one run (after ``--steps`` of training, default none)."""
-    from rnnviz.core.safeio import clean_stale_temporaries
+    from rnnviz.core.safewrite import clean_stale_temporaries
     from rnnviz.core.train import Trainer
 
     if args.model:  # a saved network: rnnviz.io decides the rest
@@ -286,7 +287,7 @@ class _TrainWriter:
     """
 
     def __init__(self, folder: Path, bar):
-        from rnnviz.core.safeio import clean_stale_temporaries, staging_folder
+        from rnnviz.core.safewrite import clean_stale_temporaries, staging_folder
 
         self.folder, self.bar = folder, bar
         clean_stale_temporaries(folder)
@@ -327,7 +328,7 @@ class _TrainWriter:
         import numpy as np
         import torch
 
-        from rnnviz.core.safeio import atomic_write, commit_staging
+        from rnnviz.core.safewrite import atomic_write, commit_staging
 
         self.close()
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}

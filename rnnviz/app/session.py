@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.core.safeio import FileRefused, SafeZip, atomic_write, parse_json
+from rnnviz.core.safeio import FileRefused, SafeZip, parse_json
+from rnnviz.core.safewrite import atomic_write
 from rnnviz.core.trace import Trace, TraceFileError
 from rnnviz.core.trace_check import read_trace
 

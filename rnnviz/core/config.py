@@ -285,7 +285,7 @@ class RunConfig:
 
     def save(self, path: str | Path) -> None:
         """Write TOML (or JSON for a .json path) through the atomic writer."""
-        from rnnviz.core.safeio import atomic_write
+        from rnnviz.core.safewrite import atomic_write
 
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=2) if path.suffix == ".json" else self.to_toml()

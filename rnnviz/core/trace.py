@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnviz.core.safeio import FileRefused, SafeZip, atomic_write
+from rnnviz.core.safeio import FileRefused, SafeZip
+from rnnviz.core.safewrite import atomic_write
 from rnnviz.core.trace_check import (
     ARRAYS,
     FORMAT,

@@ -190,7 +190,8 @@ def _screenshot(app, window, path: Path) -> int:
     try:
         from PySide6.QtCore import QBuffer, QIODevice
 
-        from rnnviz.core.safeio import FileRefused, atomic_write
+        from rnnviz.core.safeio import FileRefused
+        from rnnviz.core.safewrite import atomic_write
 
         path.parent.mkdir(parents=True, exist_ok=True)
         buf = QBuffer()
