@@ -142,10 +142,20 @@ def _stack(per_k):
     return per_k[0].unsqueeze(0) if len(per_k) == 1 else torch.stack(per_k)
 
 
-def _param_grads(spec, sfx, dzx, dzh, inp, h_prev):
-    """Every parameter gradient of one layer and direction, one matrix product over all steps."""
+def _param_grads(spec, sfx, dzx, dzh, inp, h_prev, xh=None):
+    """Every parameter gradient of one layer and direction, one matrix product over all steps.
+
+    ``xh`` (T, B, I+H+1), [x_t, h_{t−1}, 1] side by side (:func:`~rnnviz.core.cells.loops.ones_column`),
+    when the cell kept it: with one pre-activation (``dzh is dzx``) every weight and bias
+    gradient is then one product."""
     T, B, H = h_prev.shape
     flat_x = dzx.reshape(T * B, -1)
+    if xh is not None and dzh is dzx:
+        every = (xh.reshape(T * B, -1).T @ flat_x).T  # (G*H, I+H+1); this order is the faster one
+        I = every.shape[1] - H - 1
+        bias = every[:, -1]
+        out = {"weight_ih": every[:, :I], "weight_hh": every[:, I:-1], "bias_ih": bias, "bias_hh": bias}
+        return {"rnn." + name + sfx: out[name] for name in spec.params}
     out = {"weight_ih": flat_x.T @ inp.reshape(T * B, -1), "bias_ih": flat_x.sum(0)}
     if dzh is not None:
         flat_h = dzh.reshape(T * B, -1)
@@ -192,7 +202,7 @@ def _bptt_engine(model, x, y, loss):
                 dH, dC, dzx, dzh = spec.backward(saved[k], direct[..., d * H:(d + 1) * H], weights, d)
                 grad_h[k], grad_c[k] = dH, dC
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                pgrads.update(_param_grads(spec, sfx, dzx, dzh, inp, h_prevs[k]))
+                pgrads.update(_param_grads(spec, sfx, dzx, dzh, inp, h_prevs[k], saved[k].get("xh")))
                 if layer:  # dL/dx of the input sequence itself is not needed
                     d_in += (dzx.reshape(-1, dzx.shape[-1]) @ weights[0]).view_as(inp)
             direct = d_in
@@ -261,12 +271,13 @@ def step_norms(grad: np.ndarray | None) -> np.ndarray | None:
     if grad is None:
         return None
     K, T = grad.shape[:2]
-    flat = torch.from_numpy(grad).reshape(K, T, -1)
-    out = torch.empty(K, T, dtype=torch.float64)
+    flat = grad.reshape(K, T, -1)
+    out = np.empty((K, T), dtype=np.float64)
     step = max(1, NORM_CHUNK // max(1, K * flat.shape[2]))
     for t0 in range(0, T, step):
-        out[:, t0:t0 + step] = torch.linalg.vector_norm(flat[:, t0:t0 + step], dim=2, dtype=torch.float64)
-    return out.numpy().astype(np.float32)
+        part = flat[:, t0:t0 + step]  # einsum casts each element to float64 before squaring
+        out[:, t0:t0 + step] = np.einsum("kti,kti->kt", part, part, dtype=np.float64)
+    return np.sqrt(out).astype(np.float32)
 
 
 def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_value, meta, loss):

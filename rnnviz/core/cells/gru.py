@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from rnnviz.core.cells.base import TANH_RANGE, CellSpec, GateSpec
-from rnnviz.core.cells.loops import as_torch, cat, loop_arrays, recurrent_weight, sig_bwd, time_order
+from rnnviz.core.cells.loops import as_torch, cat, loop_arrays, recurrent_product, sig_bwd, time_order
 
 
 def gru_step(x_t, h, weights, activation="tanh"):
@@ -63,15 +63,17 @@ def gru_backward(saved, direct, weights, d):
     Returns dL/dh_t (T, B, H), no dL/dc, the input-side pre-activation grads (T, B, 3H) and
     the hidden-side ones (T, B, 3H) — they differ in the n block, which Γ_r gates."""
     (dd, Gh, Z), xp = loop_arrays(direct, saved["Gh"], saved["gates"]["z"])
-    W = recurrent_weight(weights[1], xp, dd.shape[1])
+    times_w = recurrent_product(weights[1], xp, dd.shape[1])
     join = cat(xp)
+    mul = xp.mul if xp is torch else xp.multiply
     dH, DZH = xp.empty_like(dd), xp.empty_like(Gh)
     dh_rec = xp.zeros_like(dd[0])  # (B, H) arriving through time
     for t in time_order(len(dd), d, backward=True):
-        dh = dd[t] + dh_rec
-        dH[t] = dh
-        DZH[t] = join([dh, dh, dh], 1) * Gh[t]  # hidden-side pre-activation grads (B, 3H)
-        dh_rec = DZH[t] @ W + dh * Z[t]
+        dh = dH[t]  # computed in place in the result: no temporaries
+        xp.add(dd[t], dh_rec, out=dh)
+        mul(join((dh, dh, dh), 1), Gh[t], out=DZH[t])  # hidden-side pre-activation grads (B, 3H)
+        dh_rec = times_w(DZH[t])
+        dh_rec += dh * Z[t]
     dH, DZH = as_torch(dH, DZH)
     return dH, None, torch.cat([dH, dH, dH], 2).mul_(saved["Gx"]), DZH
 

@@ -37,29 +37,38 @@ def cat(xp):
     return np.concatenate if xp is np else torch.cat
 
 
-class TorchRightMatmul:
-    """``rows @ W`` for numpy rows, computed by torch's BLAS.
+def recurrent_product(W_hh: torch.Tensor, xp, batch: int):
+    """``rows ↦ rows @ W_hh`` for the loop's (B, G*H) rows, the cheapest way for its size.
 
-    numpy's own BLAS would start a second pool of threads; its threads keep spinning after
-    each product and fight torch's OpenMP threads for the cores (seen here: the native LSTM
-    ran up to 2x slower right after a recording)."""
-
-    __array_ufunc__ = None  # makes numpy defer `array @ self` to __rmatmul__
-
-    def __init__(self, W: torch.Tensor):
-        self.W = W.detach()
-
-    def __rmatmul__(self, rows: np.ndarray) -> np.ndarray:
-        return torch.mm(torch.from_numpy(rows), self.W).numpy()
-
-
-def recurrent_weight(W_hh: torch.Tensor, xp, batch: int):
-    """W_hh in the form the loop multiplies rows by (``rows @ W``), cheapest for its size."""
+    numpy's own BLAS is left out above tiny sizes: it would start a second pool of threads
+    whose threads keep spinning after each product and fight torch's OpenMP threads for the
+    cores (seen here: the native LSTM ran up to 2x slower right after a recording). Larger
+    products go to torch's BLAS, written into one buffer the loop reads before the next step
+    overwrites it."""
+    W = W_hh.detach()
     if xp is not np:
-        return W_hh
-    if batch * W_hh.shape[0] * W_hh.shape[1] < SMALL_PRODUCT:
-        return W_hh.detach().numpy()
-    return TorchRightMatmul(W_hh)
+        return lambda rows: rows @ W
+    if batch * W.shape[0] * W.shape[1] < SMALL_PRODUCT:
+        Wn = W.numpy()
+        return lambda rows: rows @ Wn
+    out = torch.empty(batch, W.shape[1], dtype=W.dtype)
+    out_np, mm, from_numpy = out.numpy(), torch.mm, torch.from_numpy
+
+    def times_w(rows):
+        mm(from_numpy(rows), W, out=out)
+        return out_np
+    return times_w
+
+
+def ones_column(x: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
+    """[x_t, h_{t−1}, 1] side by side: (T, B, I+H+1), one operand for a cell's pre-activations
+    and for its weight and bias gradients (the ones column multiplies the biases)."""
+    T, B, I = x.shape
+    xh = x.new_empty(T, B, I + h_prev.shape[2] + 1)
+    xh[..., :I] = x
+    xh[..., I:-1] = h_prev
+    xh[..., -1] = 1.0
+    return xh
 
 
 def time_order(T: int, d: int, backward: bool = False):

@@ -10,7 +10,8 @@ from rnnviz.core.cells.loops import (
     as_torch,
     cat,
     loop_arrays,
-    recurrent_weight,
+    ones_column,
+    recurrent_product,
     scan_memory,
     shift,
     sig_bwd,
@@ -48,14 +49,21 @@ def lstm_layer_forward(layer_in, weights, activation="tanh"):
 
 def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
     """Every gate for all steps at once from x (T, B, I) and h_{t−1} (T, B, H), the cell states,
-    and the factors the backward pass multiplies by."""
+    and the factors the backward pass multiplies by.
+
+    ``saved["xh"]`` is [x_t, h_{t−1}, 1] (T, B, I+H+1), the one operand that both the gates
+    here and every weight and bias gradient in ``record`` are a single matrix product with (the
+    column of ones carries the biases: no pass over (T, B, 4H) to add or to sum them)."""
     W_xh, W_hh, b_xh, b_hh = weights
     T, B, H = Hs.shape
-    z = torch.addmm(b_xh + b_hh, x.reshape(T * B, -1), W_xh.T)  # (T*B, 4H) pre-activations
-    z = z.addmm_(h_prev.reshape(T * B, H), W_hh.T).view(T, B, 4 * H)
-    sig = torch.sigmoid(z)
-    i, f, o = sig[..., :H], sig[..., H:2 * H], sig[..., 3 * H:]  # (T, B, H) each
-    g = torch.tanh(z[..., 2 * H:3 * H])
+    xh = ones_column(x, h_prev)
+    Wb = torch.cat([W_xh, W_hh, (b_xh + b_hh)[:, None]], 1)  # (4H, I+H+1)
+    z = torch.mm(xh.view(T * B, -1), Wb.T).view(T, B, 4 * H)
+    # activations in place: the pre-activations are not needed again
+    z[..., :2 * H].sigmoid_()
+    z[..., 3 * H:].sigmoid_()
+    z[..., 2 * H:3 * H].tanh_()
+    i, f, g, o = (z[..., k * H:(k + 1) * H] for k in range(4))  # (T, B, H) views
     C = scan_memory(f, i * g, d)  # c_t = f ⊙ c_{t−1} + i ⊙ g
     tc = torch.tanh(C)
     G = torch.empty_like(z)  # dL/dz_t = [dc, dc, dc, dh] ⊙ G_t, blocks i, f, g, o
@@ -64,7 +72,7 @@ def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
     tanh_bwd(i, g, grad_input=G[..., 2 * H:3 * H])  # ∂c/∂z_g = i ⊙ tanh'
     sig_bwd(tc, o, grad_input=G[..., 3 * H:])  # ∂h/∂z_o = tanh(c) ⊙ σ'
     A = tanh_bwd(o, tc, grad_input=torch.empty_like(tc))  # ∂h/∂c = o ⊙ (1 − tanh² c_t)
-    return {"gates": {"i": i, "f": f, "g": g, "o": o}, "C": C, "A": A, "G": G}
+    return {"gates": {"i": i, "f": f, "g": g, "o": o}, "C": C, "A": A, "G": G, "xh": xh}
 
 
 def lstm_backward(saved, direct, weights, d):
@@ -74,17 +82,20 @@ def lstm_backward(saved, direct, weights, d):
     Returns dL/dh_t, dL/dc_t (T, B, H) and dL/dz_t (T, B, 4H), which is both the input side and
     the hidden side (one pre-activation gets both)."""
     (dd, A, G, F), xp = loop_arrays(direct, saved["A"], saved["G"], saved["gates"]["f"])
-    W = recurrent_weight(weights[1], xp, dd.shape[1])
+    T, B, H = dd.shape
+    times_w = recurrent_product(weights[1], xp, B)
     join = cat(xp)
+    mul = xp.mul if xp is torch else xp.multiply
     dH, dC, DZ = xp.empty_like(dd), xp.empty_like(dd), xp.empty_like(G)
     dh_rec, dc_rec = xp.zeros_like(dd[0]), xp.zeros_like(dd[0])  # (B, H) arriving through time
-    for t in time_order(len(dd), d, backward=True):
-        dh = dd[t] + dh_rec
-        dc = dc_rec + dh * A[t]
-        dH[t], dC[t] = dh, dc
-        DZ[t] = join([dc, dc, dc, dh], 1) * G[t]  # dL/d[z_i, z_f, z_g, z_o]  (B, 4H)
-        dh_rec = DZ[t] @ W
-        dc_rec = dc * F[t]
+    for t in time_order(T, d, backward=True):
+        dh, dc = dH[t], dC[t]  # computed in place in the results: no temporaries
+        xp.add(dd[t], dh_rec, out=dh)
+        mul(dh, A[t], out=dc)
+        dc += dc_rec
+        mul(join((dc, dc, dc, dh), 1), G[t], out=DZ[t])  # dL/d[z_i, z_f, z_g, z_o]  (B, 4H)
+        dh_rec = times_w(DZ[t])
+        mul(dc, F[t], out=dc_rec)
     dH, dC, DZ = as_torch(dH, dC, DZ)
     return dH, dC, DZ, DZ
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from rnnviz.core.cells.base import CellSpec
-from rnnviz.core.cells.loops import as_torch, loop_arrays, recurrent_weight, time_order
+from rnnviz.core.cells.loops import as_torch, loop_arrays, recurrent_product, time_order
 
 ACTIVATION_FNS = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda a: a}
 
@@ -57,14 +57,14 @@ def rnn_backward(saved, direct, weights, d):
     Returns dL/dh_t (T, B, H), no dL/dc, and dL/da_t (T, B, H) — the pre-activation gets
     both W_xh x_t + b_xh and W_hh h_{t−1} + b_hh, so it is the input side and the hidden side."""
     (dd, dact), xp = loop_arrays(direct, saved["dact"])
-    W = recurrent_weight(weights[1], xp, dd.shape[1])
+    times_w = recurrent_product(weights[1], xp, dd.shape[1])
+    mul = xp.mul if xp is torch else xp.multiply
     dH, DA = xp.empty_like(dd), xp.empty_like(dd)
     dh_rec = xp.zeros_like(dd[0])  # (B, H) the gradient arriving through time
     for t in time_order(len(dd), d, backward=True):
-        dh = dd[t] + dh_rec
-        dH[t] = dh
-        DA[t] = dh * dact[t]
-        dh_rec = DA[t] @ W
+        xp.add(dd[t], dh_rec, out=dH[t])  # in place in the results: no temporaries
+        mul(dH[t], dact[t], out=DA[t])
+        dh_rec = times_w(DA[t])
     dH, DA = as_torch(dH, DA)
     return dH, None, DA, DA
 
