@@ -36,31 +36,64 @@ class Portrait:
             return states[..., H:2 * H]
         return states
 
-    def place(self, fps: FixedPoints) -> tuple[np.ndarray, np.ndarray]:
+    def place(self, fps) -> tuple[np.ndarray, np.ndarray]:
         """Fixed points (n, P) in this view and, per point, its first unstable direction (n, P)
-        (NaN for stable points), scaled to unit length in the view."""
+        (NaN for stable points), scaled to unit length in the view. ``fps``: :class:`FixedPoints`,
+        or the :class:`~rnnviz.dynamics.panel.StoredFixedPoints` kept with a trace."""
+        if isinstance(fps, FixedPoints):
+            S = fps.points.shape[1] if len(fps) else 0
+            uns = np.full((len(fps), S), np.nan)
+            for i in range(len(fps)):
+                if fps.n_unstable[i]:
+                    uns[i] = fps.unstable_directions(i)[0]
+        else:
+            uns = fps.unstable
+        return self.place_states(fps.points, uns)
+
+    def place_states(self, points: np.ndarray, unstable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Full states (n, S) and directions (n, S) (NaN rows: none) → the view (n, P), (n, P)."""
         P = self.coords.shape[-1]
-        if not len(fps):
+        if not len(points):
             return np.zeros((0, P)), np.zeros((0, P))
-        pts = self.projection.transform(self.select(fps.points))
-        dirs = np.full((len(fps), P), np.nan)
-        for i in range(len(fps)):
-            if fps.n_unstable[i]:
-                d = self.projection.direction(self.select(fps.unstable_directions(i)[0]))
+        pts = self.projection.transform(self.select(points))
+        dirs = np.full((len(points), P), np.nan)
+        for i in range(len(points)):
+            if np.isfinite(unstable[i]).all():
+                d = self.projection.direction(self.select(unstable[i]))
                 n = np.linalg.norm(d)
                 if n > 1e-12:
                     dirs[i] = d / n
         return pts, dirs
 
-    def nearest(self, x: float, y: float, pcs: tuple[int, int], scale=(1.0, 1.0)) -> tuple[int, int, float]:
-        """(t, sample, distance) of the trajectory point nearest to (x, y) on components ``pcs``;
-        ``scale`` = data units per pixel on each axis, so "near" means near on screen."""
-        a, b = pcs
-        dx = (self.coords[..., a] - x) / scale[0]
-        dy = (self.coords[..., b] - y) / scale[1]
+    def nearest(self, x: float, y: float, pcs, scale=(1.0, 1.0), rot: np.ndarray | None = None
+                ) -> tuple[int, int, float]:
+        """(t, sample, distance) of the trajectory point nearest to (x, y) on components ``pcs``
+        (turned by ``rot``, see :func:`on_screen`); ``scale`` = data units per pixel on each axis,
+        so "near" means near on screen."""
+        xy = on_screen(self.coords, pcs, rot)
+        dx = (xy[..., 0] - x) / scale[0]
+        dy = (xy[..., 1] - y) / scale[1]
         d2 = np.where(np.isfinite(dx) & np.isfinite(dy), dx * dx + dy * dy, np.inf)
         t, s = np.unravel_index(int(np.argmin(d2)), d2.shape)
         return int(t), int(s), float(np.sqrt(d2[t, s]))
+
+
+def rotation(azimuth: float, elevation: float) -> np.ndarray:
+    """(3, 2): three components → screen (x, y) seen from ``azimuth`` / ``elevation`` (radians).
+
+    (0, 0) is the flat view of the first two (x = first, y = second, the third points at the
+    viewer); the azimuth turns about the screen's vertical, the elevation tilts towards the viewer."""
+    ca, sa, ce, se = np.cos(azimuth), np.sin(azimuth), np.cos(elevation), np.sin(elevation)
+    return np.array([[ca, se * sa], [0.0, ce], [sa, -se * ca]])
+
+
+def on_screen(coords: np.ndarray, pcs, rot: np.ndarray | None = None) -> np.ndarray:
+    """(…, P) coordinates → (…, 2): components ``pcs[:2]`` as they are, or with ``rot`` (3, 2)
+    the three components ``pcs[:3]`` turned onto the screen (a 3-D view drawn in 2-D)."""
+    c = np.asarray(coords)
+    if rot is None:
+        return c[..., list(pcs[:2])]
+    return c[..., list(pcs[:3])] @ np.asarray(rot)
 
 
 def trace_states(trace, k: int = 0, part: str = "h") -> np.ndarray:

@@ -1,66 +1,50 @@
 """Opening the black box: the phase portrait, fixed points and why the gradient vanishes.
 
 Left: the batch's hidden-state trajectories projected on two of their first principal
-components (choose which; LSTM: h, c or both), coloured by time, with a marker on every
-trajectory at the cursor; hover shows step and sample. Fixed points found for zero input are
-drawn in the same projection (● stable, ○ saddle / unstable, a bar along the first unstable
+components (choose which; LSTM: h, c or both) — or, with "3-D", on three of them turned onto the
+screen (drag to rotate) — coloured by time, with a marker on every trajectory at the cursor;
+hover shows step and sample. Fixed points found for a constant input (zero, or the input at the
+cursor) are drawn in the same projection (● stable, ○ saddle / unstable, a bar along the first unstable
 direction); click one to see its eigenvalues against the unit circle (right). Bottom: the
 singular values of ∂h_t/∂h_{t−1} along the selected sample's trajectory as a band, the largest
 singular value of the product ∂h_T/∂h_t and ‖∂L/∂h_t‖ on the same log axis.
 
 The trajectories come from the Trace; fixed points and Jacobians need the model, so they are
 computed off the GUI thread when asked (the button, or :meth:`DynamicsView.analyse`), from the
-window's session model, and arrive through :meth:`set_dynamics`. Every item is created once and
-fed with ``setData``: scrubbing only moves the markers and the cursor line.
+window's session model, and arrive through :meth:`set_dynamics`; they are kept with the Trace
+(``trace.meta["dynamics"]``) so exported pictures show them. Every item is created once and fed
+with ``setData``: scrubbing only moves the markers and the cursor line.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from dataclasses import dataclass
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from rnnviz.dynamics.fixed_points import FixedPoints
-from rnnviz.dynamics.jacobians import Jacobians
-from rnnviz.dynamics.portrait import Portrait, portrait
+from rnnviz.dynamics.panel import DynamicsResult, analyse_trace, store_fixed_points
+from rnnviz.dynamics.portrait import Portrait, on_screen, portrait, rotation
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView, make_cursor, style_plot
+from rnnviz.qt.views.dynamics_paint import RotateViewBox, paint_paths
+from rnnviz.qt.views.dynamics_worker import AnalysisMixin
 
 N_PCS = 6
 KIND_BRUSH = {"stable": (30, 30, 30), "saddle": (214, 39, 40), "unstable": (255, 127, 14)}
 
 
-@dataclass
-class DynamicsResult:
-    """What the analysis worker hands the view: fixed points and Jacobians of one trace."""
+__all__ = ["DynamicsResult", "DynamicsView", "analyse_trace"]
 
-    fixed: FixedPoints
-    jac: Jacobians
-    trace_id: int
-    seconds: float
+INPUT_CHOICES = ("zero", "cursor")  # the input box's entries: zero input, the input at the cursor
+START_VIEW = (0.6, 0.35)  # azimuth, elevation (radians) when 3-D is switched on: the cube at an angle
 
 
-def analyse_trace(model, trace, sample: int = 0, n_starts: int = 256) -> DynamicsResult:
-    """Fixed points (zero input, starts from the trace's states) and the Jacobians of ``sample``."""
-    from rnnviz.dynamics import fixed_points, jacobians
-    from rnnviz.dynamics.portrait import trace_states
-
-    t0 = time.perf_counter()
-    states = trace_states(trace, 0, "h,c")
-    fps = fixed_points(model, states=states.reshape(-1, states.shape[-1]), n_starts=n_starts)
-    jac = jacobians(trace, model=model, samples=[sample])
-    return DynamicsResult(fps, jac, id(trace), time.perf_counter() - t0)
-
-
-class DynamicsView(TraceView):
+class DynamicsView(AnalysisMixin, TraceView):
     """See the module docstring. Public: ``portrait`` (the Qt-free numbers), ``result``,
-    ``pcs`` (the two components shown), ``part``, ``selected`` (fixed point), the plot items."""
+    ``pcs`` (the x, y and — in 3-D — z components), ``part``, ``three_d``, ``azimuth`` and
+    ``elevation`` (radians), ``input_choice`` ("zero" or "cursor"), ``selected`` (fixed point),
+    the plot items."""
 
     title = "Dynamics"
     result_ready = Signal(object)
@@ -69,38 +53,57 @@ class DynamicsView(TraceView):
         super().__init__(parent)
         self.portrait: Portrait | None = None
         self.result: DynamicsResult | None = None
-        self.pcs = (0, 1)
+        self.pcs = (0, 1, 2)
         self.part = "h"
+        self.three_d = False
+        self.azimuth, self.elevation = START_VIEW
+        self.input_choice = "zero"
         self.selected = 0
         self._busy = False
         self._fp_xy = np.zeros((0, 2))
+        self._xy = None  # (T, B, 2) trajectories on screen for the current components / rotation
         bar = QWidget()
         row = QHBoxLayout(bar)
         row.setContentsMargins(4, 0, 4, 0)
-        self.pc_x, self.pc_y = QComboBox(), QComboBox()
-        for box, idx in ((self.pc_x, 0), (self.pc_y, 1)):
+        self.pc_x, self.pc_y, self.pc_z = QComboBox(), QComboBox(), QComboBox()
+        for box, idx in ((self.pc_x, 0), (self.pc_y, 1), (self.pc_z, 2)):
             box.addItems([f"PC{i + 1}" for i in range(N_PCS)])
             box.setCurrentIndex(idx)
             box.currentIndexChanged.connect(self._on_pcs)
+        self.z_label = QLabel("z:")
+        self.check_3d = QCheckBox("3-D")
+        self.check_3d.setToolTip("Three components turned onto the screen: drag the portrait to rotate it")
+        self.check_3d.toggled.connect(self.set_three_d)
         self.part_box = QComboBox()
         self.part_box.addItems(["h", "c", "h and c"])
         self.part_box.currentIndexChanged.connect(self._on_part)
         self.part_label = QLabel("state:")
+        self.input_box = QComboBox()
+        self.input_box.addItems(["zero input", "input at cursor"])
+        self.input_box.setToolTip("The constant input x held while searching for F(h, x) = h: zero, or the "
+                                  "input x_t of the shown sample at the cursor's step")
+        self.input_box.currentIndexChanged.connect(self._on_input)
         self.find_button = QPushButton("Find fixed points")
-        self.find_button.setToolTip("Minimise ½‖F(h, 0) − h‖² from many states of this run (off the GUI thread), "
+        self.find_button.setToolTip("Minimise ½‖F(h, x) − h‖² from many states of this run (off the GUI thread), "
                                     "classify each point by its eigenvalues, and compute ∂h_t/∂h_{t−1}")
         self.find_button.clicked.connect(lambda: self.analyse())
         self.status = QLabel("")
-        for w in (QLabel("x:"), self.pc_x, QLabel("y:"), self.pc_y, self.part_label, self.part_box,
-                  self.find_button, self.status):
+        self.status.setWordWrap(True)
+        for w in (QLabel("x:"), self.pc_x, QLabel("y:"), self.pc_y, self.z_label, self.pc_z, self.check_3d,
+                  self.part_label, self.part_box, QLabel("for:"), self.input_box, self.find_button):
             row.addWidget(w)
         row.addStretch(1)
+        self.z_label.hide()
+        self.pc_z.hide()
         self._layout.addWidget(bar)
+        self._layout.addWidget(self.status)
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground(theme.background())
         self._layout.addWidget(self.glw, 1)
-        self.pplot = self.glw.addPlot(row=0, col=0)
+        self.rot_box = RotateViewBox()
+        self.rot_box.rotated.connect(self.rotate_by)
+        self.pplot = self.glw.addPlot(row=0, col=0, viewBox=self.rot_box)
         self.eig = self.glw.addPlot(row=0, col=1)
         self.band = self.glw.addPlot(row=1, col=0, colspan=2)
         self.glw.ci.layout.setColumnStretchFactor(0, 5)
@@ -115,7 +118,7 @@ class DynamicsView(TraceView):
         self.band.showGrid(x=False, y=True, alpha=0.2)
 
         # phase portrait items, created once
-        self.paths = pg.ImageItem()  # the trajectories, painted once per portrait (see _raster)
+        self.paths = pg.ImageItem()  # the trajectories, painted once per view (see _raster)
         self.markers = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=1), brush=theme.color("cursor"))
         self.markers.setZValue(20)  # under the fixed points: 32 markers must not hide a memory
         self.fp_dirs = pg.PlotCurveItem(pen=pg.mkPen(KIND_BRUSH["saddle"], width=2.5), connect="pairs")
@@ -125,7 +128,10 @@ class DynamicsView(TraceView):
         self.fp_ring = pg.ScatterPlotItem(size=24, pen=pg.mkPen(theme.color("select"), width=3), brush=None)
         self.hover = pg.TextItem("", anchor=(0, 1), color=theme.foreground(), fill=pg.mkBrush(255, 255, 255, 220))
         self.hover.setZValue(40)
-        for item in (self.paths, self.fp_dirs, self.fp_items, self.fp_ring):
+        # 3-D: the three components' axes from the centre, so a rotated view can be read
+        self.triad = pg.PlotCurveItem(pen=theme.pen(theme.foreground(), 1.5), connect="pairs")
+        self.triad_labels = [pg.TextItem(anchor=(0.5, 0.5), color=theme.foreground()) for _ in range(3)]
+        for item in (self.paths, self.fp_dirs, self.fp_items, self.fp_ring, self.triad, *self.triad_labels):
             self.pplot.addItem(item)
         self.pplot.addItem(self.markers, ignoreBounds=True)  # moving markers never rescale the view
         self.pplot.addItem(self.hover, ignoreBounds=True)
@@ -168,8 +174,8 @@ class DynamicsView(TraceView):
 
     # -- look -------------------------------------------------------------------------------
     def _restyle(self) -> None:
-        a, b = self.pcs
-        style_plot(self.pplot, f"PC{b + 1}", f"PC{a + 1}", "Phase portrait")
+        style_plot(self.pplot, "", "", "Phase portrait")
+        self._axis_labels()
         style_plot(self.eig, "Im λ", "Re λ", "Eigenvalues vs unit circle")
         style_plot(self.band, "", "time step t")
         # the key is the title, in the curves' colours: a legend box would sit on the curves
@@ -181,8 +187,28 @@ class DynamicsView(TraceView):
                            color=theme.foreground().name(), size=f"{theme.font_px(10)}pt")
         self.status.setFont(theme.font(10))
         self.hover.setFont(theme.font(9))
+        self.triad.setPen(theme.pen(theme.foreground(), 1.5))
+        for label in self.triad_labels:
+            label.setFont(theme.font(10, bold=True))
+            label.setColor(theme.foreground())
         # below this the three plots are unreadable (presentation mode gives the graph 60%)
         self.glw.setMinimumHeight(int(330 * theme.scale()))
+
+    def _axis_labels(self) -> None:
+        style = {"color": theme.foreground().name(), "font-size": f"{theme.font_px(10)}pt"}
+        a, b, c = self.pcs
+        ex = self.portrait.projection.explained if self.portrait is not None else None
+        if self.three_d:
+            names = ", ".join(f"PC{i + 1}" + (f" {ex[i]:.0%}" if ex is not None else "") for i in (a, b, c))
+            self.pplot.setLabel("bottom", f"{names} of variance — drag to rotate", **style)
+            self.pplot.setLabel("left", "", **style)
+            self.pplot.setTitle("Phase portrait in 3-D", color=theme.foreground().name(),
+                                size=f"{theme.font_px(10)}pt")
+            return
+        self.pplot.setTitle("Phase portrait", color=theme.foreground().name(), size=f"{theme.font_px(10)}pt")
+        self.pplot.setLabel("bottom", f"PC{a + 1}" + (f" ({ex[a]:.0%} of variance)" if ex is not None else ""),
+                            **style)
+        self.pplot.setLabel("left", f"PC{b + 1}" + (f" ({ex[b]:.0%})" if ex is not None else ""), **style)
 
     def _theme_changed(self) -> None:
         super()._theme_changed()
@@ -205,86 +231,120 @@ class DynamicsView(TraceView):
         super().set_cursor(t, phase, k, b)
         self._move()
 
+    @property
+    def rot(self) -> np.ndarray | None:
+        """(3, 2) rotation of the 3-D view, or None in 2-D."""
+        return rotation(self.azimuth, self.elevation) if self.three_d else None
+
+    def set_three_d(self, on: bool, azimuth: float | None = None, elevation: float | None = None) -> None:
+        """Show three components turned onto the screen (drag to rotate), or two flat."""
+        self.three_d = bool(on)
+        if azimuth is not None:
+            self.azimuth = float(azimuth)
+        if elevation is not None:
+            self.elevation = float(elevation)
+        if self.check_3d.isChecked() != self.three_d:
+            self.check_3d.blockSignals(True)
+            self.check_3d.setChecked(self.three_d)
+            self.check_3d.blockSignals(False)
+        self.rot_box.rotating = self.three_d
+        self.z_label.setVisible(self.three_d)
+        self.pc_z.setVisible(self.three_d)
+        self._axis_labels()
+        self._redraw()
+
+    def rotate_by(self, d_azimuth: float, d_elevation: float) -> None:
+        """Turn the 3-D view (radians); the elevation stops at ±90°."""
+        if not self.three_d:
+            return
+        self.azimuth = float(self.azimuth + d_azimuth)
+        self.elevation = float(np.clip(self.elevation + d_elevation, -np.pi / 2, np.pi / 2))
+        self._redraw(fast=True)
+
     # -- drawing ----------------------------------------------------------------------------
     def _rebuild(self) -> None:
-        """Everything that depends on the trace, the components or the part: once per change."""
+        """Everything that depends on the trace or the part: once per change."""
         tr = self.trace
         if tr is None:
             self.portrait = None
+            self._xy = None
             for item in (self.markers, self.fp_items, self.fp_dirs, self.fp_ring, self.eig_points, self.sv_hi,
-                         self.sv_lo, self.prod, self.grad):
+                         self.sv_lo, self.prod, self.grad, self.triad):
                 item.setData([], [])
+            for label in self.triad_labels:
+                label.setText("")
             self.paths.clear()
             self._raster_args = None
             self.status.setText("")
             return
         self.portrait = portrait(tr, 0, self.part, N_PCS)
-        a, b = self.pcs
+        t = np.arange(1, tr.seq_len + 1)
+        g = np.asarray(tr.grad_hidden_norm[0], dtype=np.float64)
+        self.grad.setData(t, np.where(g > 0, g, np.nan))
+        self._axis_labels()
+        self._redraw()
+
+    def _redraw(self, fast: bool = False) -> None:
+        """The portrait for the current components / rotation: trajectories, fixed points, markers.
+        ``fast`` (while dragging): a coarser image, repainted at full size when the drag stops."""
+        if self.portrait is None:
+            return
         C = self.portrait.coords  # (T, B, P)
-        T, B, _ = C.shape
-        xs, ys = C[..., a].ravel(), C[..., b].ravel()
-        fx, fy = xs[np.isfinite(xs)], ys[np.isfinite(ys)]
-        if fx.size and fy.size:
-            xr, yr = _padded(fx.min(), fx.max()), _padded(fy.min(), fy.max())
-            self._raster(C[..., a], C[..., b], xr, yr)
-            # the range is set once per portrait: no auto-range work while the cursor moves
+        self._xy = on_screen(C, self.pcs, self.rot)
+        xs, ys = self._xy[..., 0], self._xy[..., 1]
+        fin = np.isfinite(xs) & np.isfinite(ys)
+        if fin.any():
+            if self.three_d:  # a fixed square around the centre: the view does not jump as it turns
+                r = float(np.sqrt((C[..., list(self.pcs)][fin] ** 2).sum(-1)).max()) or 1.0
+                xr = yr = (-1.06 * r, 1.06 * r)
+            else:
+                xr, yr = _padded(xs[fin].min(), xs[fin].max()), _padded(ys[fin].min(), ys[fin].max())
+            self._raster(xs, ys, xr, yr, width=450 if fast else None)
+            if fast:
+                self._raster_timer.start()
+            # the range is set once per view: no auto-range work while the cursor moves
             self.pplot.enableAutoRange(False)
             self.pplot.setRange(xRange=xr, yRange=yr, padding=0.0)
         else:
             self.paths.clear()
-        ex = self.portrait.projection.explained
-        self.pplot.setLabel("bottom", f"PC{a + 1} ({ex[a]:.0%} of variance)")
-        self.pplot.setLabel("left", f"PC{b + 1} ({ex[b]:.0%})")
-        t = np.arange(1, tr.seq_len + 1)
-        g = np.asarray(tr.grad_hidden_norm[0], dtype=np.float64)
-        self.grad.setData(t, np.where(g > 0, g, np.nan))
+        self._draw_triad()
         self._draw_dynamics()
         self._move()
 
-    def _raster(self, X: np.ndarray, Y: np.ndarray, xr, yr, width: int | None = None) -> None:
-        """Paint the (T, B) trajectories, coloured by time, into an image placed in data coordinates.
+    def _draw_triad(self) -> None:
+        if not self.three_d or self.portrait is None:
+            self.triad.setData([], [])
+            for label in self.triad_labels:
+                label.setText("")
+            return
+        C = self.portrait.coords[..., list(self.pcs)]
+        r = 0.3 * float(np.nanmax(np.abs(C))) or 1.0
+        ends = np.eye(3) * r @ self.rot  # (3, 2): each component's unit axis on screen
+        seg = np.zeros((6, 2))
+        seg[1::2] = ends
+        self.triad.setData(seg[:, 0], seg[:, 1], connect="pairs")
+        for label, end, i in zip(self.triad_labels, ends, self.pcs, strict=True):
+            label.setText(f"PC{i + 1}")
+            label.setPos(*(end * 1.15))
 
-        Scrubbing repaints whatever lies under the moving markers; a 16 000-point path costs
-        ~100 ms per repaint, an image ~1 ms. (Zooming far in shows its pixels.)"""
+    def _raster(self, X: np.ndarray, Y: np.ndarray, xr, yr, width: int | None = None) -> None:
+        """Paint the (T, B) trajectories into the image item, placed in data coordinates."""
         (x0, x1), (y0, y1) = xr, yr
         # about the plot's own size (×1.5 for smooth lines): far larger and the thin lines
         # vanish when Qt shrinks the image, far smaller and they blur
-        w = width or int(np.clip(1.5 * max(self.pplot.getViewBox().width(), 300), 450, 2400))
+        w = width or self._raster_width()
         self._raster_args = (X, Y, xr, yr, w)
-        h = int(np.clip(w * (y1 - y0) / (x1 - x0), 150, 2 * w))
-        img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
-        img.fill(0)
-        p = QPainter(img)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        px = (X - x0) / (x1 - x0) * (w - 1)
-        py = (Y - y0) / (y1 - y0) * (h - 1)  # row 0 = y0: the ImageItem puts it at the bottom
-        T, B = X.shape
-        lut = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False)
-        edges = np.linspace(0, T, min(T, 24) + 1).astype(int)
-        pen = QPen()
-        pen.setWidthF(1.8)
-        for i in range(len(edges) - 1):
-            c = lut[int(255 * i / max(1, len(edges) - 2))]
-            pen.setColor(QColor(int(c[0]), int(c[1]), int(c[2]), 200))
-            p.setPen(pen)
-            lo, hi = edges[i], min(T, edges[i + 1] + 1)
-            for s in range(B):
-                seg = np.stack([px[lo:hi, s], py[lo:hi, s]], axis=1)
-                seg = seg[np.isfinite(seg).all(axis=1)]
-                if len(seg) > 1:
-                    p.drawPolyline(QPolygonF([QPointF(float(u), float(v)) for u, v in seg]))
-        p.end()
-        ptr = img.constBits()
-        arr = np.frombuffer(ptr, dtype=np.uint8).reshape(h, w, 4)[..., [2, 1, 0, 3]].copy()  # BGRA → RGBA
-        self.paths.setImage(arr, autoLevels=False, levels=(0, 255))
+        self.paths.setImage(paint_paths(X, Y, xr, yr, w), autoLevels=False, levels=(0, 255))
         self.paths.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def _raster_width(self) -> int:
+        return int(np.clip(1.5 * max(self.pplot.getViewBox().width(), 300), 450, 2400))
 
     def _reraster(self) -> None:
         if self._raster_args is None:
             return
         X, Y, xr, yr, w = self._raster_args
-        want = int(np.clip(1.5 * max(self.pplot.getViewBox().width(), 300), 450, 2400))
-        if abs(want - w) > 0.3 * w:
+        if abs(self._raster_width() - w) > 0.3 * w:
             self._raster(X, Y, xr, yr)
 
     def _draw_dynamics(self) -> None:
@@ -295,28 +355,32 @@ class DynamicsView(TraceView):
                 item.setData([], [])
             self._fp_xy = np.zeros((0, 2))
             if self.trace is not None and not self._busy:
-                self.status.setText("trajectories of this run; fixed points and Jacobians: press the button")
+                self.status.setText("trajectories of this run; fixed points and Jacobians: press "
+                                    "\u201cFind fixed points\u201d")
             return
-        a, b = self.pcs
         pts, dirs = self.portrait.place(res.fixed)
-        self._fp_xy = pts[:, [a, b]] if len(pts) else np.zeros((0, 2))
+        rot = self.rot
+        self._fp_xy = on_screen(pts, self.pcs, rot) if len(pts) else np.zeros((0, 2))
+        dxy = on_screen(dirs, self.pcs, rot) if len(pts) else np.zeros((0, 2))
         spots = []
         for i, kind in enumerate(res.fixed.kinds):
             col = KIND_BRUSH[kind]
             filled = kind == "stable"
-            spots.append({"pos": (pts[i, a], pts[i, b]), "data": i, "symbol": "o",
+            spots.append({"pos": tuple(self._fp_xy[i]), "data": i, "symbol": "o",
                           "brush": pg.mkBrush(*col) if filled else pg.mkBrush(255, 255, 255),
                           "pen": pg.mkPen(255, 255, 255, width=1.5) if filled else pg.mkPen(*col, width=2.5)})
         self.fp_items.setData(spots)
-        span = 0.08 * max(np.ptp(self.portrait.coords[..., a]), np.ptp(self.portrait.coords[..., b]), 1e-6)
+        xy = self._xy if self._xy is not None else np.zeros((1, 1, 2))
+        span = 0.08 * max(float(np.nanmax(xy[..., 0]) - np.nanmin(xy[..., 0])),
+                          float(np.nanmax(xy[..., 1]) - np.nanmin(xy[..., 1])), 1e-6)
         seg = []
         for i in range(len(pts)):
-            if np.isfinite(dirs[i]).all():
-                d = dirs[i, [a, b]]
-                n = np.hypot(*d)
-                if n > 1e-9:
-                    d = d / n * span
-                    seg += [(pts[i, a] - d[0], pts[i, b] - d[1]), (pts[i, a] + d[0], pts[i, b] + d[1])]
+            d = dxy[i]
+            n = np.hypot(*d) if np.isfinite(d).all() else 0.0
+            if n > 1e-9:
+                d = d / n * span
+                p = self._fp_xy[i]
+                seg += [p - d, p + d]
         seg = np.asarray(seg).reshape(-1, 2)
         self.fp_dirs.setData(seg[:, 0], seg[:, 1], connect="pairs")
         self.select_point(min(self.selected, len(pts) - 1) if len(pts) else -1)
@@ -325,7 +389,18 @@ class DynamicsView(TraceView):
         self.sv_hi.setData(t, sv[:, 0])
         self.sv_lo.setData(t, np.maximum(sv[:, -1], 1e-30))
         self.prod.setData(t, 10.0 ** np.clip(res.jac.product_log10[0, :, 0], -300, 300))
-        self.status.setText(res.fixed.summary())
+        self.status.setText(f"{res.fixed.summary()} · for {res.input_note}")
+        self._keep_with_trace()
+
+    def _keep_with_trace(self) -> None:
+        """The found points (and how they are shown) go with the Trace, for the exporters."""
+        res, tr = self.result, self.trace
+        if res is None or tr is None or res.trace_id != id(tr):
+            return
+        rot = self.rot
+        store_fixed_points(tr, res.fixed, res.input_note,
+                           {"pcs": [int(i) for i in self.pcs], "part": self.part,
+                            "rotation": rot.tolist() if rot is not None else None})
 
     def select_point(self, i: int) -> None:
         """Ring fixed point ``i`` and show its eigenvalues against the unit circle."""
@@ -351,17 +426,21 @@ class DynamicsView(TraceView):
         """The per-scrub work: the markers on every trajectory and the band's cursor line."""
         if self.portrait is None:
             return
-        C = self.portrait.coords
-        t = min(max(self.current_time, 0), C.shape[0] - 1)
-        a, b = self.pcs
-        self.markers.setData(C[t, :, a], C[t, :, b])
+        xy = self._xy
+        if xy is None:
+            return
+        t = min(max(self.current_time, 0), xy.shape[0] - 1)
+        self.markers.setData(xy[t, :, 0], xy[t, :, 1])
         self.cursor_line.setValue(t + 1)
 
     # -- user input -------------------------------------------------------------------------
     def _on_pcs(self) -> None:
-        self.pcs = (self.pc_x.currentIndex(), self.pc_y.currentIndex())
-        self._restyle()
-        self._rebuild()
+        self.pcs = (self.pc_x.currentIndex(), self.pc_y.currentIndex(), self.pc_z.currentIndex())
+        self._axis_labels()
+        self._redraw()
+
+    def _on_input(self, index: int) -> None:
+        self.input_choice = INPUT_CHOICES[index]
 
     def _on_part(self, index: int) -> None:
         self.part = ("h", "c", "h,c")[index]
@@ -378,66 +457,12 @@ class DynamicsView(TraceView):
         vb = self.pplot.getViewBox()
         p = vb.mapSceneToView(pos)
         px = vb.viewPixelSize()
-        t, s, dist = self.portrait.nearest(p.x(), p.y(), self.pcs, (px[0], px[1]))
+        t, s, dist = self.portrait.nearest(p.x(), p.y(), self.pcs, (px[0], px[1]), self.rot)
         if dist > 12:
             self.hover.setText("")
             return
         self.hover.setText(f"step {t + 1}, sample {s}")
         self.hover.setPos(p.x(), p.y())
-
-    # -- the analysis (off the GUI thread) --------------------------------------------------
-    def session_model(self):
-        """The model that made the shown trace: the window's session model, if it matches."""
-        from rnnviz.qt.main_window import MainWindow
-
-        win = self.window()
-        model = win.state.model if isinstance(win, MainWindow) else None
-        tr = self.trace
-        if model is None or tr is None or model.cfg.cell != tr.cell_type or model.cfg.hidden_size != tr.hidden_size:
-            return None
-        return model
-
-    def analyse(self, model=None, wait: bool = False) -> None:
-        """Find fixed points and Jacobians for the shown trace in a background thread
-        (``wait``: block until done — for scripts and screenshots)."""
-        model = model if model is not None else self.session_model()
-        tr = self.trace
-        if tr is None or model is None:
-            self.status.setText("no model for this run: record or train first")
-            return
-        if self._busy:
-            return
-        self._busy = True
-        self.find_button.setEnabled(False)
-        self.status.setText("finding fixed points…")
-        sample = self.current_b
-
-        def work():
-            try:
-                res = analyse_trace(model, tr, sample)
-            except Exception as exc:  # shown in the panel: a failed analysis must not kill the app
-                res = exc
-            self.result_ready.emit(res)
-
-        thread = threading.Thread(target=work, name="rnnviz-dynamics", daemon=True)
-        thread.start()
-        if wait:
-            thread.join()
-            from PySide6.QtWidgets import QApplication
-
-            QApplication.processEvents()
-
-    def set_dynamics(self, res) -> None:
-        """Install an analysis result (or show why it failed)."""
-        self._busy = False
-        self.find_button.setEnabled(True)
-        if isinstance(res, Exception):
-            self.status.setText(f"analysis failed: {res}")
-            return
-        if self.trace is None or res.trace_id != id(self.trace):
-            return  # the run changed while the worker ran: that result is stale
-        self.result = res
-        self._draw_dynamics()
 
 
 def _padded(lo: float, hi: float, pad: float = 0.06) -> tuple[float, float]:
