@@ -78,11 +78,13 @@ def test_keras_file_matches_keras(tmp_path, name):
         assert sum("evaluated without it" in n for n in imported.notes) == 2
 
 
-def test_gru_reset_before_is_refused_with_the_reason(tmp_path):
+def test_gru_reset_before_opens_as_its_own_cell(tmp_path):
+    """reset_after=False (refused until the gru_reset_before cell); tests/test_io_gru_reset_before.py
+    checks it in depth."""
     model = keras.Sequential([keras.Input((None, 3)), L.GRU(4, reset_after=False, return_sequences=True)])
     model.save(tmp_path / "gru_rb.keras")
-    with pytest.raises(ModelImportError, match="reset_after=False"):
-        load_model(tmp_path / "gru_rb.keras")
+    imported = load_model(tmp_path / "gru_rb.keras")
+    assert imported.model.cfg.cell == "gru_reset_before" and imported.max_diff <= 1e-4
 
 
 def test_layers_rnnviz_cannot_show_are_refused(tmp_path):

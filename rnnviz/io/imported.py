@@ -26,7 +26,7 @@ from rnnviz.io.errors import ModelImportError
 
 TOLERANCE = 1e-4  # largest |rnnviz − source| accepted on the check input
 CHECK_SEQ_LEN, CHECK_BATCH = 7, 3
-NUM_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+NUM_GATES = {"rnn": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
 
 # reference(inputs) -> outputs. inputs: (T, B, I) float32, or (T, B) int64 token ids when the
 # network has an embedding. outputs: (T, B, O) for every step, or (B, O) for the last step only.
@@ -39,7 +39,7 @@ class NetSpec:
 
     framework: str  # "PyTorch" | "ONNX" | "Keras"
     kind: str  # what the file held: "state_dict", "nn.Module Net", "Sequential", "ONNX graph", ...
-    cell: str  # "rnn" | "lstm" | "gru"
+    cell: str  # a registered cell: "rnn" | "lstm" | "gru" | "gru_reset_before"
     input_size: int
     hidden_size: int
     num_layers: int = 1

@@ -3,9 +3,10 @@
 Keras keeps ``kernel`` (I, G*H) and ``recurrent_kernel`` (H, G*H), transposed from PyTorch, gates
 in the order LSTM i, f, c, o (PyTorch's i, f, g, o: the same) and GRU z, r, h (PyTorch: r, z, n),
 and one bias (a second, recurrent one for a GRU with ``reset_after=True``, which is exactly
-PyTorch's GRU). ``reset_after=False`` applies the reset gate before the recurrent matrix, which
-rnnviz's GRU does not: refused. The reference that checks the import is Keras's equations written
-out here in numpy on Keras's own layout, so a mistake in the reordering cannot hide in both.
+PyTorch's GRU). ``reset_after=False`` applies the reset gate before the recurrent matrix, with one
+bias: rnnviz's ``gru_reset_before`` cell (its bias goes on the input side). The reference that
+checks the import is Keras's equations written out here in numpy on Keras's own layout, so a
+mistake in the reordering cannot hide in both.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rnnviz.io.imported import NetSpec
 
 MAX_UNPACKED = 2 << 30
 _RNN = {"SimpleRNN": "rnn", "LSTM": "lstm", "GRU": "gru"}
+_GRUS = ("gru", "gru_reset_before")  # rnnviz's cells for Keras GRU reset_after=True / False
 _SKIPPED = {"InputLayer", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
 
 
@@ -167,10 +169,10 @@ def _one_direction(cls: str, cfg: dict, notes: list) -> dict:
             raise ModelImportError(f"{cls} {name!r} uses activation {act!r} / recurrent_activation "
                                    f"{cfg.get('recurrent_activation')!r}; rnnviz's {cls} uses tanh and sigmoid")
     if cell == "gru" and not cfg.get("reset_after", True):
-        raise ModelImportError(
-            f"GRU {name!r} has reset_after=False: its candidate is tanh(W x + U (r * h) + b), the reset gate "
-            "applied before the recurrent matrix, while rnnviz's (PyTorch's) GRU computes r * (U h + b_h); "
-            "refused rather than shown wrong (save with reset_after=True, the Keras default)")
+        cell = "gru_reset_before"  # candidate tanh(W x + U (r * h) + b): the reset gate before U
+        note = "GRU reset_after=False: the reset gate scales h before the recurrent matrix"
+        if note not in notes:
+            notes.append(note)
     if cfg.get("dropout") or cfg.get("recurrent_dropout"):
         notes.append(f"{cls} {name!r} dropout {cfg.get('dropout', 0):g} / recurrent_dropout "
                      f"{cfg.get('recurrent_dropout', 0):g}: evaluated without it")
@@ -208,7 +210,10 @@ def _assemble(rnns: list[dict], embedding, dense, notes: list) -> NetSpec:
                                                     np.float32)
             weights["weight_ih" + sfx] = _to_torch(kernel.T, cell, H)
             weights["weight_hh" + sfx] = _to_torch(recurrent.T, cell, H)
-            if cell == "gru":
+            if cell == "gru_reset_before":  # one bias, added with W x (b_hh = 0 is the same sum)
+                weights["bias_ih" + sfx] = _to_torch(bias, cell, H)
+                weights["bias_hh" + sfx] = np.zeros_like(weights["bias_ih" + sfx])
+            elif cell == "gru":
                 weights["bias_ih" + sfx] = _to_torch(bias[0], cell, H)
                 weights["bias_hh" + sfx] = _to_torch(bias[1], cell, H)
             else:
@@ -226,7 +231,7 @@ def _assemble(rnns: list[dict], embedding, dense, notes: list) -> NetSpec:
 
 def _to_torch(rows: np.ndarray, cell: str, H: int) -> np.ndarray:
     """Keras gate blocks -> PyTorch's: GRU z, r, h -> r, z, n; LSTM i, f, c, o is already i, f, g, o."""
-    if cell == "gru":
+    if cell in _GRUS:
         rows = np.concatenate([rows[H:2 * H], rows[:H], rows[2 * H:]], axis=0)
     return np.ascontiguousarray(rows, dtype=np.float32)
 
@@ -249,6 +254,11 @@ def _keras_step(cell, act, x, state, kernel, rk, bias):
         i, f, cc, o = (z[:, k * H:(k + 1) * H] for k in range(4))
         c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(cc)
         return _sigmoid(o) * np.tanh(c), c
+    if cell == "gru_reset_before":  # reset_after=False: one bias; r scales h before the recurrent kernel
+        xz, xr, xh = np.split(x @ kernel + bias, 3, axis=1)
+        z = _sigmoid(xz + state @ rk[:, :H])
+        r = _sigmoid(xr + state @ rk[:, H:2 * H])
+        return z * state + (1 - z) * np.tanh(xh + (r * state) @ rk[:, 2 * H:]), None
     # GRU, reset_after=True: bias[0] on the input side, bias[1] on the recurrent side
     xz, xr, xh = np.split(x @ kernel + bias[0], 3, axis=1)
     hz, hr, hh = np.split(state @ rk + bias[1], 3, axis=1)

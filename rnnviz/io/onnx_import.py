@@ -3,8 +3,8 @@
 Per the ONNX operator spec, W is (D, G*H, I), R is (D, G*H, H) and B is (D, 2*G*H) = [Wb, Rb];
 gate blocks come in the order LSTM i, o, f, c and GRU z, r, h. PyTorch's are i, f, g, o and
 r, z, n, so blocks are reordered here. A GRU with ``linear_before_reset=1`` (what torch exports)
-is PyTorch's GRU; with 0 it applies the reset gate before the recurrent matrix, which rnnviz's GRU
-does not, so it is refused. Consecutive recurrent nodes are the layers of one deep network; a
+is PyTorch's GRU; with 0 (the operator's default) it applies the reset gate before the recurrent
+matrix: rnnviz's ``gru_reset_before`` cell. Consecutive recurrent nodes are the layers of one deep network; a
 ``Gather`` of an initializer in front is the embedding, a ``MatMul``/``Gemm`` (+ ``Add``) of an
 initializer after the last one is the head. The whole graph is then run by onnxruntime (or the
 ``onnx`` reference evaluator when onnxruntime is missing) to check rnnviz's equations.
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from rnnviz.io.errors import ModelImportError, missing_package
-from rnnviz.io.imported import NetSpec
+from rnnviz.io.imported import CHECK_BATCH, CHECK_SEQ_LEN, NetSpec
 
 _CELLS = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}
 # position in ONNX's gate order of each of PyTorch's gates
-_TO_TORCH = {"rnn": [0], "lstm": [0, 2, 3, 1], "gru": [1, 0, 2]}
+_TO_TORCH = {"rnn": [0], "lstm": [0, 2, 3, 1], "gru": [1, 0, 2], "gru_reset_before": [1, 0, 2]}
 _DEFAULT_ACTS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
 _PASS_THROUGH = {"Transpose", "Cast", "Identity", "Unsqueeze", "Squeeze", "Reshape", "Gather"}
 
@@ -57,7 +57,8 @@ def load_onnx(path: Path) -> NetSpec:
     batch_first = _attr(rec[0][1], "layout", 0) == 1 or _transposed_input(nodes, rec[0][1])
     if batch_first:
         spec.notes.append("batch-first input: shown time-major")
-    spec.reference, spec.reference_name = _runner(proto, graph, batch_first, spec)
+    layout = int(_attr(rec[-1][1], "layout", 0))
+    spec.reference, spec.reference_name = _runner(proto, graph, batch_first, spec, layout)
     return spec
 
 
@@ -82,6 +83,12 @@ def _stack(rec, consts, path) -> NetSpec:
     if len(ops) > 1:
         raise ModelImportError(f"{path.name} mixes {', '.join(sorted(ops))} nodes: rnnviz shows one kind of cell")
     weights, activation, H, I, D = {}, "tanh", None, None, None
+    if op == "GRU":  # linear_before_reset=1 is PyTorch's GRU; 0 applies the reset gate before R
+        kinds = {bool(_attr(n, "linear_before_reset", 0)) for _, n in rec}
+        if len(kinds) > 1:
+            raise ModelImportError(f"{path.name} mixes GRU nodes with linear_before_reset 0 and 1: rnnviz shows "
+                                   "one kind of cell")
+        cell = "gru" if kinds.pop() else "gru_reset_before"
     for layer, (_, node) in enumerate(rec):
         name = f"{op} node {node.name or layer}"
         direction = _attr(node, "direction", "forward")
@@ -92,11 +99,6 @@ def _stack(rec, consts, path) -> NetSpec:
             raise ModelImportError(f"{name} clips its cell inputs (clip attribute): rnnviz's cells do not")
         if op == "LSTM" and _attr(node, "input_forget", 0):
             raise ModelImportError(f"{name} couples input and forget gates (input_forget=1): rnnviz's LSTM does not")
-        if op == "GRU" and not _attr(node, "linear_before_reset", 0):
-            raise ModelImportError(
-                f"{name} has linear_before_reset=0: its candidate is tanh(W x + R (r * h)), the reset gate applied "
-                "before the recurrent matrix, while rnnviz's (PyTorch's) GRU computes r * (R h + b); refused "
-                "rather than shown wrong")
         acts = _attr(node, "activations", None)
         if op == "RNN":
             acts = acts or ["Tanh"] * d
@@ -128,9 +130,11 @@ def _stack(rec, consts, path) -> NetSpec:
             if B is not None:
                 weights["bias_ih" + sfx] = _reorder(B[k, :G * h], cell, h)
                 weights["bias_hh" + sfx] = _reorder(B[k, G * h:], cell, h)
+    notes = ["GRU linear_before_reset=0: the reset gate scales h before the recurrent matrix"] \
+        if cell == "gru_reset_before" else []
     return NetSpec(framework="ONNX", kind=f"graph ({len(rec)} {op} node{'s' * (len(rec) > 1)})", cell=cell,
                    input_size=int(I), hidden_size=int(H), num_layers=len(rec), bidirectional=D == 2,
-                   activation=activation, weights=weights)
+                   activation=activation, weights=weights, notes=notes)
 
 
 def _const(consts, node, k, name, optional=False):
@@ -201,8 +205,11 @@ def _transposed_input(nodes, first) -> bool:
     return False
 
 
-def _runner(proto, graph, batch_first, spec):
-    """Run the whole graph on time-major inputs, return time-major outputs."""
+def _runner(proto, graph, batch_first, spec, layout=0):
+    """Run the whole graph on time-major inputs, return time-major outputs.
+
+    A graph whose output is a recurrent node's own Y (4-D: (T, D, B, H), or (B, T, D, H) with
+    ``layout=1``) gives its directions side by side, (T, B, D*H), as rnnviz's hidden states do."""
     from onnx import helper
 
     init = {t.name for t in graph.initializer}
@@ -213,8 +220,9 @@ def _runner(proto, graph, batch_first, spec):
     feed = feeds[0]
     dtype = helper.tensor_dtype_to_np_dtype(feed.type.tensor_type.elem_type)
     dims = [d.dim_value if d.HasField("dim_value") else None for d in feed.type.tensor_type.shape.dim]
-    if len(dims) >= 2 and dims[0] and dims[1]:  # a fixed-size graph takes only its own shape
-        spec.check_shape = (dims[1], dims[0]) if batch_first else (dims[0], dims[1])
+    if len(dims) >= 2 and (dims[0] or dims[1]):  # a fixed time or batch size: check at the graph's own
+        t_dim, b_dim = (dims[1], dims[0]) if batch_first else (dims[0], dims[1])
+        spec.check_shape = (t_dim or CHECK_SEQ_LEN, b_dim or CHECK_BATCH)
     try:
         import onnxruntime as ort
 
@@ -231,6 +239,9 @@ def _runner(proto, graph, batch_first, spec):
     def reference(inputs: np.ndarray) -> np.ndarray:
         x = np.swapaxes(inputs, 0, 1) if batch_first else inputs
         y = np.asarray(run(np.ascontiguousarray(x.astype(dtype))))
+        if y.ndim == 4 and y.shape[1 + layout] == spec.num_directions:
+            y = (y.reshape(*y.shape[:2], -1) if layout else
+                 y.transpose(0, 2, 1, 3).reshape(y.shape[0], y.shape[2], -1))
         return np.swapaxes(y, 0, 1) if batch_first and y.ndim == 3 else y
 
     return reference, name

@@ -2,11 +2,11 @@
 
     from rnnviz.core.cells import CELLS, CellSpec, GateSpec, get_cell, register_cell
 
-One file per cell (:mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`) defines its :class:`CellSpec`;
+One file per cell (:mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`, :mod:`.gru_reset_before`) defines its :class:`CellSpec`;
 this module registers them in :data:`CELLS`. See :mod:`rnnviz.core.cells.base`.
 """
 
-from rnnviz.core.cells import gru, lstm, rnn
+from rnnviz.core.cells import gru, gru_reset_before, lstm, rnn
 from rnnviz.core.cells.base import (
     CELLS,
     TORCH_PARAMS,
@@ -21,7 +21,7 @@ from rnnviz.core.cells.base import (
     unregister_cell,
 )
 
-for _module in (rnn, lstm, gru):
+for _module in (rnn, lstm, gru, gru_reset_before):
     register_cell(_module.SPEC)
 
 
