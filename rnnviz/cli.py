@@ -17,7 +17,6 @@ imports Qt: the GUI is imported only when it is asked for.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import math
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from rnnviz.dynamics import cli as dynamics_cli
 from rnnviz.io import cli as io_cli
+from rnnviz.train_output import TrainWriter, fmt_number
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -222,10 +222,6 @@ def _target(path: Path) -> Path:
         raise UsageError(str(exc)) from None
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.4g}" if math.isfinite(v) else str(v)
-
-
 def trace_summary(trace, path) -> str:
     """One line: what was recorded, loss, gradient norm, clipping, NaN/Inf and where it went."""
     c = trace.config
@@ -237,11 +233,11 @@ def trace_summary(trace, path) -> str:
         name += " bi"
     clip = ""
     if trace.meta.get("clip_norm") is not None or trace.meta.get("clip_value") is not None:
-        clip = f" (clipped to {_fmt(trace.grad_norm_clipped)})" if trace.clipped else " (not clipped)"
+        clip = f" (clipped to {fmt_number(trace.grad_norm_clipped)})" if trace.clipped else " (not clipped)"
     nonfinite = trace.nonfinite or not (math.isfinite(trace.loss) and math.isfinite(trace.grad_norm))
     bad = "NaN/Inf present!" if nonfinite else "no NaN/Inf"
     task = trace.meta.get("task", "?")
-    return (f"{name} on {task} {shape}: loss {_fmt(trace.loss)}, grad norm {_fmt(trace.grad_norm)}{clip}, "
+    return (f"{name} on {task} {shape}: loss {fmt_number(trace.loss)}, grad norm {fmt_number(trace.grad_norm)}{clip}, "
             f"{bad} -> {path}")
 
 
@@ -276,75 +272,6 @@ def cmd_trace(args) -> int:
     path = trace.save(out)
     print(trace_summary(trace, path))
     return EXIT_OK
-
-
-class _TrainWriter:
-    """Writes train outputs into a private staging folder; :meth:`commit` moves them in together.
-
-    history.csv grows row by row and each trace is saved as it is recorded, but all of it under
-    ``DIR/.rnnviz-run.PID.XXXXXXXX.part/``: an earlier run's files in DIR stay whole until the
-    new ones are complete, and a run that fails (full disk) leaves them as they were.
-    """
-
-    def __init__(self, folder: Path, bar):
-        from rnnviz.core.safewrite import clean_stale_temporaries, staging_folder
-
-        self.folder, self.bar = folder, bar
-        clean_stale_temporaries(folder)
-        clean_stale_temporaries(folder / "traces")
-        self.stage = staging_folder(folder)
-        (self.stage / "traces").mkdir()
-        self._csv_file = open(self.stage / "history.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
-        self._csv = csv.writer(self._csv_file)
-        self._csv.writerow(["step", "loss", "grad_norm", "clipped"])
-        self.last_trace = None
-        self.last_row = None
-        self.clipped = 0
-
-    def __call__(self, event, payload):
-        if event == "step":
-            row = payload
-            self._csv.writerow([row["step"], repr(float(row["loss"])), repr(float(row["grad_norm"])),
-                                int(bool(row["clipped"]))])
-            self._csv_file.flush()
-            self.last_row = row
-            self.clipped += bool(row["clipped"])
-            if self.bar is not None:
-                self.bar.update(1)
-                self.bar.set_postfix_str(f"loss {_fmt(row['loss'])}  grad {_fmt(row['grad_norm'])}", refresh=False)
-        elif event == "trace":
-            step = int(payload.meta.get("step", 0))
-            payload.save(self.stage / "traces" / f"step_{step:06d}.npz")
-            self.last_trace = payload
-
-    def close(self):
-        if not self._csv_file.closed:
-            self._csv_file.flush()
-            os.fsync(self._csv_file.fileno())
-            self._csv_file.close()
-
-    def commit(self, model, cfg) -> None:
-        """Write weights, config and the final trace beside the rest, then move all of it into place."""
-        import numpy as np
-        import torch
-
-        from rnnviz.core.safewrite import atomic_write, commit_staging
-
-        self.close()
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        atomic_write(self.stage / "weights.pt", lambda f: torch.save(state, f))
-        atomic_write(self.stage / "weights.npz", lambda f: np.savez(f, **{k: v.numpy() for k, v in state.items()}))
-        cfg.save(self.stage / "config.toml")
-        if self.last_trace is not None:
-            self.last_trace.save(self.stage / "trace_final.npz")
-        commit_staging(self.stage, self.folder)
-
-    def abort(self) -> None:
-        import shutil
-
-        if not self._csv_file.closed:
-            self._csv_file.close()
-        shutil.rmtree(self.stage, ignore_errors=True)
 
 
 class _Signals:
@@ -392,7 +319,7 @@ def cmd_train(args) -> int:
     model, _ = _build(cfg)
     show = not args.quiet and sys.stderr.isatty()
     bar = tqdm(total=steps, file=sys.stderr, unit="step", dynamic_ncols=True, disable=not show, leave=True)
-    writer = _TrainWriter(folder, bar if show else None)
+    writer = TrainWriter(folder, bar if show else None)
     trainer = Trainer(model, cfg.task, cfg.train, callbacks=[writer])
     start = time.perf_counter()
     committed = False
@@ -411,7 +338,7 @@ def cmd_train(args) -> int:
     elapsed = time.perf_counter() - start
     if not args.quiet:
         row = writer.last_row
-        last = f"loss {_fmt(row['loss'])}, grad norm {_fmt(row['grad_norm'])}" if row else "no steps run"
+        last = f"loss {fmt_number(row['loss'])}, grad norm {fmt_number(row['grad_norm'])}" if row else "no steps run"
         what = "stopped after" if signals.code else "trained"
         print(f"{what} {trainer.step} steps in {elapsed:.1f} s: {last}, {writer.clipped} clipped -> {folder}")
     if signals.code:
