@@ -18,7 +18,7 @@ from torch import nn
 import rnnviz
 from rnnviz.app.state import SessionState
 from rnnviz.qt.main_window import MainWindow
-from rnnviz.qt.open_model import copy_as_python, imported_on_screen, open_data, open_model
+from rnnviz.qt.open_model import DataChoice, copy_as_python, imported_on_screen, open_data, open_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -187,11 +187,110 @@ def test_open_data_sizes_the_network_to_the_file(window, tmp_path, qtbot):
     t = np.arange(300) * 0.1
     (tmp_path / "two.csv").write_text("s,c\n" + "\n".join(f"{np.sin(v):.5f},{np.cos(v):.5f}" for v in t) + "\n",
                                       encoding="utf-8")
-    assert open_data(window, str(tmp_path / "two.csv"))
+    assert open_data(window, str(tmp_path / "two.csv"), DataChoice("next-step"))
     s = window.state
     qtbot.waitUntil(lambda: s.trace is not None and s.trace.meta.get("task") == "data_two", timeout=60000)
     assert s.trace.inputs.shape[2] == 2 and s.trace.outputs.shape[2] == 2  # sized to the file
     assert window.build_panel.controls["task"].currentData() == "data_two"
     (tmp_path / "bad.csv").write_text("s,c\n1,2\n3,x\n", encoding="utf-8")
-    assert not open_data(window, str(tmp_path / "bad.csv"))
+    assert not open_data(window, str(tmp_path / "bad.csv"))  # named before any question is asked
     assert "line 3, column 2 ('c'): 'x' is not a number" in s.status and s.config.task.name == "data_two"
+
+
+def _answer_data_dialog(answer):
+    """Call ``answer(dialog)`` on the Open data question as soon as it is up (it runs its own loop)."""
+    seen = []
+
+    def find():
+        boxes = [w for w in QApplication.topLevelWidgets() if w.objectName() == "open_data_options" and w.isVisible()]
+        if not boxes:
+            QTimer.singleShot(20, find)
+            return
+        seen.append(boxes[0])
+        answer(boxes[0])
+    QTimer.singleShot(20, find)
+    return seen
+
+
+def _ok(dialog):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    return dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+
+def test_open_data_asks_what_to_predict_and_sizes_the_network(window, tmp_path, qtbot):
+    from PySide6.QtCore import Qt
+
+    t = np.arange(400) * 0.05
+    rows = [f"{np.sin(v):.5f},{np.cos(v):.5f},{np.sin(v) * np.cos(2 * v):.5f}" for v in t]
+    (tmp_path / "waves.csv").write_text("s,c,mix\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    s = window.state
+    before = s.config.task.name
+
+    def cancel_after_checking(dialog):
+        dialog.shape.setCurrentIndex(dialog.shape.findData("many-to-one"))
+        verdicts.append((dialog.verdict.text(), _ok(dialog).isEnabled()))  # no targets yet: refused
+        for i in range(dialog.columns.count()):
+            dialog.columns.item(i).setCheckState(Qt.CheckState.Checked)
+        verdicts.append((dialog.verdict.text(), _ok(dialog).isEnabled()))  # every column a target: refused
+        dialog.reject()
+
+    verdicts = []
+    _answer_data_dialog(cancel_after_checking)
+    assert not open_data(window, str(tmp_path / "waves.csv"))
+    assert "many-to-one needs targets" in verdicts[0][0] and not verdicts[0][1]
+    assert "every column is a target" in verdicts[1][0] and not verdicts[1][1]
+    assert "cancelled" in s.status and s.config.task.name == before
+
+    def many_to_one(dialog):
+        assert [dialog.columns.item(i).text() for i in range(dialog.columns.count())] == ["s", "c", "mix"]
+        dialog.shape.setCurrentIndex(dialog.shape.findData("many-to-one"))
+        dialog.columns.item(2).setCheckState(Qt.CheckState.Checked)
+        verdicts.append(dialog.verdict.text())
+        _ok(dialog).click()
+
+    verdicts = []
+    _answer_data_dialog(many_to_one)
+    assert open_data(window, str(tmp_path / "waves.csv"))
+    assert verdicts == ["network: 2 input(s) → 1 output(s), many-to-one"]
+    assert "opened waves.csv: 2 input(s) → 1 output(s), many-to-one" in s.status
+    qtbot.waitUntil(lambda: s.trace is not None and s.trace.meta.get("task") == "data_waves", timeout=60000)
+    cfg = s.model.cfg
+    assert (cfg.input_size, cfg.output_size) == (2, 1)  # the network is sized to the file
+    assert window.build_panel.controls["task"].currentData() == "data_waves"
+    assert "one target per sequence (2 in, 1 out)" in window.build_panel.task_help.text()
+    trace = s.trace
+    assert trace.inputs.shape[2] == 2 and trace.outputs.shape[2] == 1 and trace.meta["shape"] == "many-to-one"
+    assert window.views["graph"].graph.graph["shape"] == "many-to-one"
+    # the inputs are the s, c columns and the target is the last step's mix: read back from the file
+    table = np.loadtxt(tmp_path / "waves.csv", delimiter=",", skiprows=1, dtype=np.float32)
+    x0 = trace.inputs[:, 0]
+    start = int(np.flatnonzero(np.all(np.abs(table[:, :2] - x0[0]) < 1e-6, axis=1))[0])
+    np.testing.assert_allclose(x0, table[start:start + len(x0), :2])
+    np.testing.assert_allclose(np.asarray(trace.targets)[0], table[start + len(x0) - 1, 2:], atol=1e-6)
+
+
+def test_open_data_with_a_targets_file_many_to_many(window, tmp_path, qtbot):
+    t = np.arange(300) * 0.1
+    np.save(tmp_path / "inputs.npy", np.stack([np.sin(t), np.cos(t)], 1).astype(np.float32))
+    np.save(tmp_path / "targets.npy", np.sin(t + 0.3).astype(np.float32))
+    np.save(tmp_path / "short.npy", np.sin(t[:10]).astype(np.float32))
+
+    def answer(dialog):
+        dialog.shape.setCurrentIndex(dialog.shape.findData("many-to-many"))
+        assert dialog.columns.count() == 0 and not _ok(dialog).isEnabled()
+        dialog.set_targets_file(str(tmp_path / "targets.npy"))
+        assert dialog.verdict.text() == "network: 2 input(s) → 1 output(s), many-to-many"
+        _ok(dialog).click()
+
+    _answer_data_dialog(answer)
+    assert open_data(window, str(tmp_path / "inputs.npy"))
+    s = window.state
+    qtbot.waitUntil(lambda: s.trace is not None and s.trace.meta.get("task") == "data_inputs", timeout=60000)
+    assert (s.model.cfg.input_size, s.model.cfg.output_size) == (2, 1)
+    assert s.trace.outputs.shape[2] == 1 and s.trace.meta["shape"] == "many-to-many"
+    # a targets file of the wrong length: the file is refused with both lengths named
+    _answer_data_dialog(lambda d: (d.shape.setCurrentIndex(d.shape.findData("many-to-many")),
+                                   d.set_targets_file(str(tmp_path / "short.npy")), _ok(d).click()))
+    assert not open_data(window, str(tmp_path / "inputs.npy"))
+    assert "short.npy has [10] rows; inputs.npy has [300]" in s.status
