@@ -4,6 +4,8 @@ PNG and SVG come from the export module's writers like every other rnnviz figure
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from rnnviz.export.frame_registry import frame
@@ -56,52 +58,112 @@ def _range(values: np.ndarray, pad: float = 0.08):
 
 
 def draw_phase_portrait(scene: Scene, box: Box, states_pc: np.ndarray, fixed_pc: np.ndarray, kinds,
-                        unstable_pc=None, pcs=(0, 1), cursor: int | None = None, title: str = "") -> None:
-    """Trajectories (T, B, P) coloured by time, fixed points by kind, unstable directions as bars."""
-    a, b = pcs
-    pts = np.concatenate([states_pc[..., [a, b]].reshape(-1, 2), np.asarray(fixed_pc)[:, [a, b]].reshape(-1, 2)])
-    to_px, _ = _axes(scene, box, title or "Phase portrait", _range(pts[:, 0]), _range(pts[:, 1]),
-                     f"PC{a + 1}", f"PC{b + 1}", square=True)
-    T = states_pc.shape[0]
+                        unstable_pc=None, pcs=(0, 1), cursor: int | None = None, title: str = "",
+                        rot=None, until: int | None = None, labels: tuple[str, str] | None = None) -> None:
+    """Trajectories (T, B, P) coloured by time, fixed points by kind, unstable directions as bars.
+
+    ``rot`` (3, 2): a 3-D view of components ``pcs[:3]`` turned onto the page (see
+    :func:`rnnviz.dynamics.portrait.on_screen`); ``until``: draw the trajectories only up to that
+    step (an animation of the forward pass); ``cursor``: a marker on every trajectory there."""
+    from rnnviz.dynamics.portrait import on_screen
+
+    xy = on_screen(states_pc, pcs, rot)  # (T, B, 2)
+    fxy = on_screen(np.asarray(fixed_pc), pcs, rot).reshape(-1, 2)
+    if rot is not None:  # a fixed square around the centre, whatever the angle
+        r = float(np.sqrt((np.asarray(states_pc)[..., list(pcs[:3])] ** 2).sum(-1)).max()) if xy.size else 1.0
+        xr = yr = (-1.06 * r, 1.06 * r)
+    else:
+        pts = np.concatenate([xy.reshape(-1, 2), fxy])
+        xr, yr = _range(pts[:, 0]), _range(pts[:, 1])
+    a, b = pcs[0], pcs[1]
+    xl, yl = labels or ((f"PC{a + 1}", f"PC{b + 1}") if rot is None else
+                        (", ".join(f"PC{i + 1}" for i in pcs[:3]) + " turned in 3-D", ""))
+    to_px, _ = _axes(scene, box, title or "Phase portrait", xr, yr, xl, yl, square=True)
+    T = xy.shape[0]
+    end = T if until is None else min(max(until + 1, 0), T)
     lut = colormap("viridis")
     chunks = np.linspace(0, T, min(T, 12) + 1).astype(int)
-    for s in range(states_pc.shape[1]):
-        px, py = to_px(states_pc[:, s, a], states_pc[:, s, b])
+    for s in range(xy.shape[1]):
+        px, py = to_px(xy[:, s, 0], xy[:, s, 1])
         for i in range(len(chunks) - 1):  # colour by time in a dozen pieces (one polyline each)
-            lo, hi = chunks[i], min(T, chunks[i + 1] + 1)
+            lo, hi = chunks[i], min(end, chunks[i + 1] + 1)
+            if hi - lo < 2:
+                continue
             col = tuple(int(c) for c in lut[int(255 * i / max(1, len(chunks) - 2))])
             scene.line(list(zip(px[lo:hi], py[lo:hi], strict=True)), col, 1.0)
-        if cursor is not None and 0 <= cursor < T:
-            scene.circle(px[cursor], py[cursor], 3.5, fill=(230, 50, 30))
     span = (box.w + box.h) * 0.04
+    dxy = on_screen(np.asarray(unstable_pc), pcs, rot).reshape(-1, 2) if unstable_pc is not None else None
     for i, kind in enumerate(kinds):
-        x, y = to_px(fixed_pc[i, a], fixed_pc[i, b])
-        if unstable_pc is not None and np.isfinite(unstable_pc[i]).all() and kind != "stable":
-            d = np.array([unstable_pc[i, a], unstable_pc[i, b]], dtype=float)
-            n = np.hypot(*d)
+        x, y = to_px(fxy[i, 0], fxy[i, 1])
+        if dxy is not None and np.isfinite(dxy[i]).all() and kind != "stable":
+            n = np.hypot(*dxy[i])
             if n > 1e-9:
-                dx, dy = d / n * span
+                dx, dy = dxy[i] / n * span
                 scene.line([(x - dx, y + dy), (x + dx, y - dy)], KIND_COLORS[kind], 2.0)
         if kind == "stable":
-            scene.circle(x, y, 5, fill=KIND_COLORS[kind], outline=(255, 255, 255), width=1.5)
+            scene.circle(x, y, 5.5, fill=KIND_COLORS[kind], outline=(255, 255, 255), width=1.5)
         else:
             scene.circle(x, y, 5, fill=(255, 255, 255), outline=KIND_COLORS[kind], width=2.0)
+    if cursor is not None and 0 <= cursor < T:  # over the points: the moving state is the story
+        px, py = to_px(xy[cursor, :, 0], xy[cursor, :, 1])
+        for x, y in zip(px, py, strict=True):
+            if np.isfinite(x) and np.isfinite(y):
+                scene.circle(x, y, 3.5, fill=(230, 50, 30), outline=(255, 255, 255), width=0.8)
+
+
+_PORTRAIT_CACHE: dict = {}  # (id(trace), k, part) → (weakref to trace, Portrait): one PCA per trace, not per GIF frame
+
+
+def _cached_portrait(trace, k: int, part: str):
+    from rnnviz.dynamics.portrait import portrait
+
+    key = (id(trace), k, part)
+    hit = _PORTRAIT_CACHE.get(key)
+    if hit is not None and hit[0]() is trace:
+        return hit[1]
+    pr = portrait(trace, k, part)
+    _PORTRAIT_CACHE.clear()  # keep one: a GIF asks for the same trace frame after frame
+    _PORTRAIT_CACHE[key] = (weakref.ref(trace), pr)
+    return pr
 
 
 @frame("dynamics")
 def trace_portrait_panel(scene: Scene, box: Box, trace, spec) -> None:
-    """The exported "dynamics" frame: layer-direction ``spec.k``'s trajectories on PC1/PC2, the
-    markers at step ``spec.t`` (a Trace alone holds no fixed points: those need the model)."""
-    from rnnviz.dynamics.portrait import portrait
+    """The exported "dynamics" frame: layer-direction ``spec.k``'s trajectories with markers at
+    step ``spec.t`` (a forward animation draws them up to ``spec.t``), and the fixed points the
+    window found, with its components, state part and 3-D angle, when they were kept with the
+    trace (:func:`rnnviz.dynamics.panel.store_fixed_points`; a Trace alone holds no weights)."""
+    from rnnviz.dynamics.panel import stored_fixed_points
 
     k = min(max(spec.k, 0), trace.hidden.shape[0] - 1)
-    pr = portrait(trace, k, "h")
+    fps = stored_fixed_points(trace) if k == 0 else None  # found for layer 0, forward
+    view = fps.view if fps is not None else {}
+    part = view.get("part", "h") if view.get("part") in ("h", "c", "h,c") else "h"
+    pr = _cached_portrait(trace, k, part)
     P = pr.coords.shape[-1]
+    coords = pr.coords if P > 2 else np.concatenate([pr.coords, np.zeros(pr.coords.shape[:-1] + (3 - P,))], -1)
+    pcs = [int(i) for i in view.get("pcs", [0, 1, 2]) if 0 <= int(i) < coords.shape[-1]][:3]
+    rot = np.asarray(view["rotation"], dtype=float) if view.get("rotation") is not None else None
+    if len(pcs) < 3 or (rot is not None and rot.shape != (3, 2)):
+        pcs, rot = [0, 1, 2], None
     ex = pr.projection.explained
-    title = f"Phase portrait (PC1 {ex[0]:.0%}, PC2 {ex[1]:.0%} of variance)" if P > 1 else "Phase portrait"
-    coords = pr.coords if P > 1 else np.concatenate([pr.coords, np.zeros_like(pr.coords)], axis=-1)
-    draw_phase_portrait(scene, box, coords, np.zeros((0, coords.shape[-1])), [], None, (0, 1), cursor=spec.t,
-                        title=title)
+    if rot is not None:
+        title = "Phase portrait in 3-D (" + ", ".join(f"PC{i + 1} {ex[i]:.0%}" for i in pcs if i < len(ex)) + ")"
+    elif P > 1:
+        title = f"Phase portrait (PC{pcs[0] + 1} {ex[pcs[0]]:.0%}, PC{pcs[1] + 1} {ex[pcs[1]]:.0%} of variance)"
+    else:
+        title = "Phase portrait"
+    fixed, uns, kinds = np.zeros((0, coords.shape[-1])), None, []
+    if fps is not None and len(fps):
+        fixed, uns = pr.place_states(fps.points, fps.unstable)
+        if fixed.shape[1] < coords.shape[-1]:
+            pad = ((0, 0), (0, coords.shape[-1] - fixed.shape[1]))
+            fixed, uns = np.pad(fixed, pad), np.pad(uns, pad)
+        kinds = fps.kinds
+        title += f": {fps.count('stable')} stable ●, {fps.count('saddle')} saddles ○ for {fps.note}"
+    until = spec.t if spec.mode == "forward" else None
+    draw_phase_portrait(scene, box, coords, fixed, kinds, uns, pcs, cursor=spec.t, title=title, rot=rot,
+                        until=until)
 
 
 def draw_eigenvalues(scene: Scene, box: Box, eigvals: np.ndarray, title: str = "") -> None:
