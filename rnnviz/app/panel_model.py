@@ -28,8 +28,8 @@ from rnnviz.core.graph import graph_for_trace  # the graph for a trace: one func
 __all__ = ["LOG_ABOVE", "NONFINITE_RGB", "SAT_HIGH", "SAT_LOW", "Levels", "bad_runs", "cell_display", "cell_gates",
            "cell_has_state", "cells_with_state", "counterpart", "finite_absmax", "fmt_number", "gate_levels",
            "gate_saturation", "gate_symbol", "gate_title", "gated_cells", "graph_for_trace", "is_candidate",
-           "memory_gate", "nonfinite_steps", "nonfinite_summary", "run_label", "run_title", "saturation_fractions",
-           "state_levels", "steps_text", "symlog", "trace_gates", "with_cell"]
+           "kept_text", "memory_gate", "nonfinite_steps", "nonfinite_summary", "run_label", "run_title",
+           "saturation_fractions", "state_levels", "steps_text", "symlog", "trace_gates", "with_cell"]
 
 # -- cells and their gates (facts from the cell registry) ---------------------------------------
 
@@ -230,9 +230,25 @@ def run_title(trace) -> str:
     bits.append(f"T={trace.seq_len}, H={trace.hidden_size}")
     if trace.num_layers > 1 or trace.num_directions > 1:
         bits.append(f"{trace.num_layers} layer(s){' bidirectional' if trace.num_directions == 2 else ''}")
+    kept = kept_text(trace)
+    if kept:
+        bits.append(kept)
     if math.isfinite(trace.loss):
         bits.append(f"loss {trace.loss:.4g}")
     return " · ".join(bits)
+
+
+def kept_text(trace) -> str:
+    """"samples 0–3 of 16 kept" when a recording kept only some samples to bound memory, else ""."""
+    kept, batch = trace.kept_samples, trace.recorded_batch_size
+    if len(kept) >= batch:
+        return ""
+    runs, start = [], 0
+    for i in range(1, len(kept) + 1):  # consecutive indices as ranges
+        if i == len(kept) or kept[i] != kept[i - 1] + 1:
+            runs.append(f"{kept[start]}" if i - 1 == start else f"{kept[start]}–{kept[i - 1]}")
+            start = i
+    return f"sample{'s' if len(kept) > 1 else ''} {', '.join(runs)} of {batch} kept"
 
 
 def run_label(trace, fallback: str = "this run") -> str:
@@ -301,6 +317,8 @@ def nonfinite_summary(trace) -> str:
         parts.append(f"states NaN/Inf at {_steps(states)}")
     if grads.any():
         parts.append(f"∂L/∂h NaN/Inf at {grads.sum()} of {trace.seq_len} steps")
+    if not parts and trace.nonfinite and kept_text(trace):
+        parts.append("NaN/Inf in samples that were not kept")
     if not parts:
         parts.append(f"loss {fmt_number(trace.loss)}, gradient norm {fmt_number(trace.grad_norm)}")
     return " · ".join(parts)

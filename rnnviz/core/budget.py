@@ -17,11 +17,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from rnnviz.core.cells import get_cell
 from rnnviz.core.config import ConfigError, ModelConfig, RunConfig, TaskConfig
 from rnnviz.core.safeio import available_memory, human_bytes
 
-__all__ = ["RunEstimate", "check_run_size", "estimate_run", "task_features", "weight_shapes"]
+__all__ = ["KEPT_BUDGET", "RECORD_BUDGET", "RunEstimate", "check_run_size", "estimate_run", "plan_samples",
+           "record_budget", "sample_bytes", "task_features", "weight_shapes"]
 
 USABLE_FRACTION = 0.8  # leave room for Python, torch and the window
 FLOAT = 4
@@ -103,9 +106,10 @@ def estimate_run(cfg: RunConfig) -> RunEstimate:
     inputs = T * B * I * (FLOAT + 8) * 2 + T * B * 8 * 2  # one-hot built as int64, kept as float32; probe + batch
     K, H, G = m.num_layers * m.num_directions, m.hidden_size, _blocks(m.cell)
     spec = get_cell(m.cell)
-    per_step = K * B * H * (len(spec.gates) + 2 + (2 if spec.has_cell_state else 0))  # gates, h, dh, c, dc
-    recording = T * per_step * FLOAT * 2 + K * G * H * H * FLOAT + T * B * max(O, 1) * FLOAT * 2 \
-        + T * K * B * H * G * FLOAT * 2  # the states and gates twice (torch, then numpy); autograd's buffers
+    # a recording keeps the samples that fit and records them in chunks (plan_samples)
+    per_sample = sample_bytes(spec, K, T, H, I, max(O, 1))
+    kept, chunk = plan_samples(B, per_sample)
+    recording = len(kept) * per_sample[0] + chunk * per_sample[1] + K * G * H * H * FLOAT
     return RunEstimate(weights=int(weights), inputs=int(inputs), recording=int(recording), parameters=int(params))
 
 
@@ -131,3 +135,71 @@ def check_run_size(cfg: RunConfig, available: int | None = None) -> RunEstimate:
     detail = ", ".join(f"{k} {human_bytes(v)}" for k, v in parts.items())
     raise ConfigError(f"this run needs about {human_bytes(est.total)} of memory ({detail}) but only about "
                       f"{human_bytes(usable)} can be used here: make {knobs} smaller{extra}")
+
+
+# ---------------------------------------------------------------------------------------
+# Recording within a memory budget: which samples a Trace keeps, how many are recorded at once
+# ---------------------------------------------------------------------------------------
+KEPT_BUDGET = 3 * 2**29  # bytes of per-sample arrays a Trace keeps by default (1.5 GiB: 4 samples at T=10,000, H=1024)
+RECORD_BUDGET = 8 * 2**30  # bytes a recording may hold at once (kept arrays + one chunk's working arrays), at most
+
+
+def record_budget(available: int | None = None) -> int:
+    """The default memory budget of one recording: a quarter of the memory this process can still
+    get, between 256 MiB and :data:`RECORD_BUDGET`. A larger budget records more samples at
+    once: at H=1024 one sample at a time is several times slower than a batch of 16 (each step
+    reads all of W_hh for however few rows it multiplies)."""
+    avail = available_memory() if available is None else available
+    return int(max(256 * 2**20, min(RECORD_BUDGET, avail // 4)))
+
+
+def sample_bytes(spec, layers_dirs: int, T: int, H: int, I: int, O: int) -> tuple[int, int]:
+    """(bytes one sample adds to a Trace, bytes one sample needs while it is recorded).
+
+    The Trace keeps every gate, h, dL/dh (and c, dL/dc) for each layer and direction, plus the
+    sample's inputs and outputs. Recording also holds the pre-activations, their gradients and
+    the BPTT factors (about three (T, G*H) arrays), the layer input and a few (T, H) temporaries.
+    """
+    kept = len(spec.gates) + 2 + (2 if spec.has_cell_state else 0)
+    trace = T * (layers_dirs * H * kept + I + O) * FLOAT
+    # measured at T=2000, H=256 (peak RSS per sample): LSTM 20, GRU 22, SimpleRNN 7 (T, H) arrays
+    working = T * (layers_dirs * H * (5 * spec.num_blocks + 7) + 2 * (I + O)) * FLOAT
+    return int(trace), int(working)
+
+
+def plan_samples(batch: int, per_sample: tuple[int, int], keep=None,
+                 budget: int | None = None) -> tuple[list[int], int]:
+    """(the batch indices a Trace keeps, how many samples to record at once).
+
+    ``keep``: None keeps every sample when they fit in half the ``budget`` (and in
+    :data:`KEPT_BUDGET`), otherwise as many of the first samples as fit (at least one); ``"all"``
+    every sample; an int n the first n; a sequence of indices those (sorted). The samples are
+    then recorded in chunks small enough that the kept arrays and one chunk's working arrays stay
+    within ``budget`` (default :func:`record_budget`): samples do not interact in a recurrent
+    network, so chunks give the same numbers as one pass.
+    """
+    if batch < 1:
+        raise ValueError("the batch is empty")
+    budget = record_budget() if budget is None else int(budget)
+    trace_b, work_b = per_sample
+    if keep is None:
+        kept = list(range(min(batch, max(1, min(budget // 2, KEPT_BUDGET) // max(1, trace_b)))))
+    elif isinstance(keep, str):
+        if keep != "all":
+            raise ValueError(f"keep_samples must be None, 'all', a number or a list of sample indices, not {keep!r}")
+        kept = list(range(batch))
+    elif isinstance(keep, (int, np.integer)) and not isinstance(keep, bool):
+        if not 1 <= keep:
+            raise ValueError(f"keep_samples must keep at least one sample, not {keep}")
+        kept = list(range(min(batch, int(keep))))
+    else:
+        try:
+            kept = sorted({int(k) for k in keep})
+        except (TypeError, ValueError):
+            raise ValueError(f"keep_samples must be None, 'all', a number or a list of sample indices, "
+                             f"not {keep!r}") from None
+        if not kept or kept[0] < 0 or kept[-1] >= batch:
+            raise ValueError(f"keep_samples must list sample indices between 0 and {batch - 1}, not {list(keep)!r}")
+    room = budget - len(kept) * trace_b
+    chunk = int(min(batch, max(1, room // max(1, work_b))))
+    return kept, chunk

@@ -116,3 +116,20 @@ def task_loss(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Te
     else:
         per = functional.binary_cross_entropy_with_logits(y_hat, target, reduction="none")
     return _masked_mean(per, mask)
+
+
+def batch_axis(y: torch.Tensor, loss: str) -> int:
+    """The batch axis of targets ``y`` laid out for ``loss``: 0 for last-step targets ((B,) class
+    indices, (B, O) values), 1 for targets at every step ((T, B), (T, B, O))."""
+    return 0 if y.dim() == (1 if loss == "ce" else 2) else 1
+
+
+def present_per_step(y: torch.Tensor, loss: str, T: int) -> torch.Tensor:
+    """(T,) float64: how many target elements step t has (those :func:`task_loss` averages over)."""
+    present = (y != IGNORE) if loss == "ce" else ~torch.isnan(y.float())
+    counts = torch.zeros(T, dtype=torch.float64)
+    if batch_axis(y, loss) == 0:  # last step only
+        counts[-1] = float(present.sum())
+    else:
+        counts[:] = present.reshape(present.shape[0], -1).sum(1).double().cpu()
+    return counts

@@ -22,15 +22,17 @@ import numpy as np
 import torch
 
 from rnnviz.core import progress
+from rnnviz.core.budget import plan_samples, sample_bytes
 from rnnviz.core.cells.loops import shift, time_order
-from rnnviz.core.losses import resolve_loss, task_loss
+from rnnviz.core.losses import batch_axis, present_per_step, resolve_loss, task_loss
 from rnnviz.core.numerics import fast_mode
 from rnnviz.core.tasks import TaskBatch
 from rnnviz.core.trace import Trace
 
 
 def record(model, x, y=None, loss: str = "auto", clip_norm: float | None = None,
-           clip_value: float | None = None, engine: str = "bptt", meta: dict | None = None) -> Trace:
+           clip_value: float | None = None, engine: str = "bptt", meta: dict | None = None,
+           keep_samples=None, memory_budget: int | None = None) -> Trace:
     """Run a batch through ``model``, backpropagate its loss, return a Trace (nothing is updated).
 
     ``record(model, batch)`` with a :class:`~rnnviz.core.tasks.TaskBatch` uses the task's own
@@ -43,6 +45,17 @@ def record(model, x, y=None, loss: str = "auto", clip_norm: float | None = None,
     clipping would do to the parameter gradients; the weights are never changed. Runs in
     :func:`rnnviz.core.numerics.fast_mode`: subnormals flushed to zero (values below 1.2e-38
     become 0; ``RNNVIZ_FLUSH=0`` keeps them), the caller's settings restored on return.
+
+    Memory stays bounded (a full Trace at T=10,000, H=1024, B=16 would be 5 GB): ``keep_samples``
+    says which samples the Trace keeps. None (default): all of them when they fit in half of
+    ``memory_budget`` (default :func:`rnnviz.core.budget.record_budget`: a quarter of the free
+    memory, at most 8 GiB), else as many of the first samples as fit in that and in 1.5 GiB;
+    ``"all"``; a number n (the first n); or a list of batch indices. The samples are recorded
+    in chunks that fit the budget (they do not interact, so the numbers are the same). Every
+    per-sample array (inputs, outputs, targets, states, gates, their gradients) then holds the
+    kept samples, ``trace.meta["kept_samples"]`` lists their batch indices and
+    ``trace.meta["batch_size"]`` is the batch recorded; the loss, the per-step gradient norms
+    and the parameter gradients always cover the whole batch.
     """
     if isinstance(x, TaskBatch):
         if y is not None:
@@ -59,10 +72,10 @@ def record(model, x, y=None, loss: str = "auto", clip_norm: float | None = None,
         raise ValueError(f"engine must be 'bptt' or 'autograd', not {engine!r}")
     loss = resolve_loss(y, loss)
     with np.errstate(all="ignore"), fast_mode():
-        return _record(model, x, y, loss, clip_norm, clip_value, engine, meta)
+        return _record(model, x, y, loss, clip_norm, clip_value, engine, meta, keep_samples, memory_budget)
 
 
-def _record(model, x, y, loss, clip_norm, clip_value, engine, meta) -> Trace:
+def _record(model, x, y, loss, clip_norm, clip_value, engine, meta, keep, budget) -> Trace:
     if x.dim() != 3 or x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"x must be (T, B, I) with T, B >= 1; got {tuple(x.shape)}")
     cfg = model.cfg
@@ -71,19 +84,128 @@ def _record(model, x, y, loss, clip_norm, clip_value, engine, meta) -> Trace:
     device = model.device
     x = x.to(device=device, dtype=torch.float32)
     y = y.to(device)
-    params = dict(model.named_parameters())
-    if engine == "autograd" or model.spec.backward is None:  # a cell without a hand-written BPTT
-        states, grads, y_hat, L, per_step = _autograd_engine(model, x, y, loss, params)
+    cfg, spec = model.cfg, model.spec
+    T, B, I = x.shape
+    per_sample = sample_bytes(spec, cfg.num_layers * cfg.num_directions, T, cfg.hidden_size, I, cfg.output_size)
+    kept, chunk = plan_samples(B, per_sample, keep, budget)
+    run = _autograd_engine if engine == "autograd" or spec.backward is None else _bptt_engine
+    if chunk >= B:  # one pass; the arrays are the engine's own (no copies)
+        states, grads, y_hat, L, per_step = run(model, x, y, loss)
+        part = _part(states, grads)
+        out = {**part, "outputs": _np(y_hat), "params": grads["params"], "loss": float(L),
+               "per_step": _np(torch.as_tensor(per_step))}
+        if len(kept) < B:
+            out.update(_select(out, kept))
     else:
-        states, grads, y_hat, L, per_step = _bptt_engine(model, x, y, loss)
-    return _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_value, meta, loss)
+        out = _record_in_chunks(model, run, x, y, loss, kept, chunk)
+    meta = {**(meta or {}), "batch_size": B}
+    if len(kept) < B:
+        meta["kept_samples"] = kept
+        if kept[0] != 0:  # the tokens describe sample 0
+            meta.pop("tokens", None)
+    sel = kept if len(kept) < B else slice(None)
+    return _make_trace(model, _np(x[:, sel]), _take(y, loss, sel).cpu().numpy(), out,
+                       clip_norm, clip_value, meta, loss)
+
+
+def _part(states, grads) -> dict:
+    """The engine's per-sample arrays as numpy (sharing memory), with what covers the whole batch
+    computed from them: float64 sums of squares per step and the steps with NaN/Inf."""
+    part = {"hidden": _np(states["hidden"]), "cell": _np(states["cell"]),
+            "gates": {k: _np(v) for k, v in states["gates"].items()},
+            "grad_hidden": _np(grads["hidden"]), "grad_cell": _np(grads["cell"])}
+    part["sumsq_hidden"] = step_sumsq(part["grad_hidden"])
+    part["sumsq_cell"] = step_sumsq(part["grad_cell"])
+    part["bad_steps"] = nonfinite_steps(part["hidden"], part["grad_hidden"], part["cell"])
+    return part
+
+
+PER_SAMPLE = ("hidden", "cell", "grad_hidden", "grad_cell")  # (K, T, B, H); gates likewise; outputs (T, B, O)
+
+
+def _select(part: dict, kept) -> dict:
+    """Copies of the per-sample arrays of ``part`` at batch indices ``kept``."""
+    out = {k: None if part[k] is None else part[k][:, :, kept] for k in PER_SAMPLE}
+    out["gates"] = {g: v[:, :, kept] for g, v in part["gates"].items()}
+    out["outputs"] = part["outputs"][:, kept]
+    return out
+
+
+def _record_in_chunks(model, run, x, y, loss, kept, chunk) -> dict:
+    """Record samples ``chunk`` at a time; keep the arrays of samples ``kept``; loss, per-step
+    norms and parameter gradients of the whole batch.
+
+    Each chunk's loss is weighted by its share of the batch's targets, so its gradients are
+    its part of the batch-mean loss's gradients; sums of squares (float64) and gradients add up.
+    """
+    cfg = model.cfg
+    T, B, _ = x.shape
+    counts = present_per_step(y, loss, T)
+    total = float(counts.sum())
+    progress.plan(-(-B // chunk) * 2 * cfg.num_layers * cfg.num_directions * T)
+    out: dict = {}
+    position = {b: j for j, b in enumerate(kept)}
+    loss_sum, step_sum = 0.0, torch.zeros(T, dtype=torch.float64)
+    for b0 in range(0, B, chunk):
+        b1 = min(B, b0 + chunk)
+        yc = _take(y, loss, slice(b0, b1))
+        n_t = present_per_step(yc, loss, T)
+        share = float(n_t.sum()) / total if total > 0 else 1.0
+        states, grads, y_hat, L, per_step = run(model, x[:, b0:b1], yc, loss, scale=share, plan=False)
+        part = _part(states, grads)
+        part["outputs"] = _np(y_hat)
+        loss_sum += float(L) * share
+        step_sum += torch.where(n_t > 0, torch.as_tensor(per_step).double().cpu() * n_t, 0.0)
+        if not out:
+            out = {"params": dict(grads["params"]), "sumsq_hidden": part["sumsq_hidden"],
+                   "sumsq_cell": part["sumsq_cell"], "bad_steps": part["bad_steps"]}
+            out.update({k: None if part[k] is None else _empty_kept(part[k], len(kept)) for k in PER_SAMPLE})
+            out["gates"] = {g: _empty_kept(v, len(kept)) for g, v in part["gates"].items()}
+            out["outputs"] = np.empty((T, len(kept)) + part["outputs"].shape[2:], np.float32)
+        else:
+            for name, g in grads["params"].items():  # not in place: both biases may be one tensor
+                out["params"][name] = out["params"][name] + g
+            out["sumsq_hidden"] += part["sumsq_hidden"]
+            if part["sumsq_cell"] is not None:
+                out["sumsq_cell"] += part["sumsq_cell"]
+            out["bad_steps"] |= part["bad_steps"]
+        here = [b for b in kept if b0 <= b < b1]
+        if here:
+            src, dst = [b - b0 for b in here], [position[b] for b in here]
+            for name, arr in _select(part, src).items():
+                if name == "gates":
+                    for g, v in arr.items():
+                        out["gates"][g][:, :, dst] = v
+                elif name == "outputs":
+                    out["outputs"][:, dst] = arr
+                elif arr is not None:
+                    out[name][:, :, dst] = arr
+        del states, grads, part  # this chunk's arrays go before the next chunk's come
+    counts = counts.numpy()
+    out["loss"] = loss_sum
+    out["per_step"] = np.where(counts > 0, step_sum.numpy() / np.maximum(counts, 1), np.nan)
+    return out
+
+
+def _empty_kept(arr: np.ndarray, n: int) -> np.ndarray:
+    """An empty (K, T, n, H) array for ``n`` kept samples of a chunk's (K, T, b, H) array."""
+    return np.empty(arr.shape[:2] + (n,) + arr.shape[3:], arr.dtype)
+
+
+def _take(y: torch.Tensor, loss: str, which) -> torch.Tensor:
+    """Targets of the samples ``which`` (a slice or a list of batch indices)."""
+    if isinstance(which, slice):
+        return y if which == slice(None) else y.narrow(batch_axis(y, loss), which.start, which.stop - which.start)
+    return y.index_select(batch_axis(y, loss), torch.as_tensor(which, device=y.device))
 
 
 # ---------------------------------------------------------------------------------------
 # Reference engine: autograd through the step-by-step equations
 # ---------------------------------------------------------------------------------------
-def _autograd_engine(model, x, y, loss, params):
+def _autograd_engine(model, x, y, loss, scale=1.0, plan=True):
+    """``scale`` multiplies the loss the gradients are taken of (a chunk's share of the batch)."""
     cfg = model.cfg
+    params = dict(model.named_parameters())
     y_hat, _, rec = model.forward_equations(x, keep=True)
     L, per_step = task_loss(y_hat, y, loss)
     hs = [h for seq in rec["h"] for h in seq]
@@ -91,7 +213,7 @@ def _autograd_engine(model, x, y, loss, params):
     cs = [c for seq in rec["c"] for c in seq] if has_c else []
     names = list(params)
     wrt = [params[n] for n in names] + hs + cs
-    out = torch.autograd.grad(L, wrt, allow_unused=True)
+    out = torch.autograd.grad(L * scale if scale != 1.0 else L, wrt, allow_unused=True)
     zero = [torch.zeros_like(w) if g is None else g for w, g in zip(wrt, out, strict=True)]
     pgrads = dict(zip(names, zero[: len(names)], strict=True))
     K, T = len(rec["h"]), x.shape[0]
@@ -165,12 +287,15 @@ def _param_grads(spec, sfx, dzx, dzh, inp, h_prev, xh=None):
     return {"rnn." + name + sfx: out[name] for name in spec.params}
 
 
-def _bptt_engine(model, x, y, loss):
+def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
+    """``scale`` multiplies the loss the gradients are taken of (a chunk's share of the batch);
+    ``plan=False``: the caller announced this work to :mod:`rnnviz.core.progress` already."""
     cfg, spec = model.cfg, model.spec
     D, H = cfg.num_directions, cfg.hidden_size
     layer_inputs, hidden, saved, h_prevs = [], [], [], []
     layer_in = x
-    progress.plan(2 * cfg.num_layers * D * x.shape[0])  # forward, then BPTT's loops (one unit a step)
+    if plan:
+        progress.plan(2 * cfg.num_layers * D * x.shape[0])  # forward, then BPTT's loops (one unit a step)
     with torch.no_grad():
         for layer in range(cfg.num_layers):
             Hs = _layer_forward(model, layer_in, layer)
@@ -188,7 +313,8 @@ def _bptt_engine(model, x, y, loss):
     with torch.enable_grad():
         y_hat = model.head(top)
         L, per_step = task_loss(y_hat, y, loss)
-        d_top, g_w, g_b = torch.autograd.grad(L, [top, model.head.weight, model.head.bias])
+        d_top, g_w, g_b = torch.autograd.grad(L * scale if scale != 1.0 else L,
+                                              [top, model.head.weight, model.head.bias])
     pgrads = {"head.weight": g_w, "head.bias": g_b}
     grad_h, grad_c = [None] * len(hidden), [None] * len(hidden)
     direct = d_top
@@ -259,15 +385,13 @@ def _np(t):
 NORM_CHUNK = 1 << 22  # elements converted to float64 at a time: bounded extra memory at any size
 
 
-def step_norms(grad: np.ndarray | None) -> np.ndarray | None:
-    """‖grad[k, t]‖ over batch and units: (K, T, B, H) float32 → (K, T) float32.
+def step_sumsq(grad: np.ndarray | None) -> np.ndarray | None:
+    """Σ grad[k, t]² over batch and units, summed in float64: (K, T, B, H) float32 → (K, T) float64.
 
-    The squares are summed in float64: in float32 the square of a gradient element below
-    ~1e-19 underflows (to 0 below ~1e-23, subnormal in between, and flushed to 0 in fast
-    mode), so a vanishing gradient's norm would read 0 around 1e-22 instead of following the
-    truth. Every norm above ~1e-38 (float32's smallest normal) is stored true to float32
-    precision; huge gradients no longer overflow in the squares either.
-    """
+    In float32 the square of a gradient element below ~1e-19 underflows (to 0 below ~1e-23,
+    subnormal in between, and flushed to 0 in fast mode), so a vanishing gradient's norm would
+    read 0 around 1e-22 instead of following the truth; huge gradients would overflow. Sums of
+    chunks of a batch add up to the batch's."""
     if grad is None:
         return None
     K, T = grad.shape[:2]
@@ -277,26 +401,42 @@ def step_norms(grad: np.ndarray | None) -> np.ndarray | None:
     for t0 in range(0, T, step):
         part = flat[:, t0:t0 + step]  # einsum casts each element to float64 before squaring
         out[:, t0:t0 + step] = np.einsum("kti,kti->kt", part, part, dtype=np.float64)
-    return np.sqrt(out).astype(np.float32)
+    return out
 
 
-def _make_trace(model, x, y, y_hat, L, per_step, states, grads, clip_norm, clip_value, meta, loss):
-    total, after, clipped, per_param, per_param_after = clip_report(grads["params"], clip_norm, clip_value)
-    gh, gc = _np(grads["hidden"]), _np(grads["cell"])
+def step_norms(grad: np.ndarray | None) -> np.ndarray | None:
+    """‖grad[k, t]‖ over batch and units: (K, T, B, H) float32 → (K, T) float32, from the float64
+    sums of :func:`step_sumsq`: every norm above ~1e-38 (float32's smallest normal) is stored
+    true to float32 precision."""
+    sumsq = step_sumsq(grad)
+    return None if sumsq is None else np.sqrt(sumsq).astype(np.float32)
+
+
+def nonfinite_steps(hidden: np.ndarray, grad_hidden: np.ndarray, cell: np.ndarray | None = None) -> np.ndarray:
+    """(T,) bool: time steps where any state or gradient of (K, T, B, H) arrays is NaN or ±Inf."""
+    bad = ~np.isfinite(hidden).all(axis=(0, 2, 3)) | ~np.isfinite(grad_hidden).all(axis=(0, 2, 3))
+    if cell is not None:
+        bad |= ~np.isfinite(cell).all(axis=(0, 2, 3))
+    return bad
+
+
+def _make_trace(model, inputs, targets, out, clip_norm, clip_value, meta, loss):
+    total, after, clipped, per_param, per_param_after = clip_report(out["params"], clip_norm, clip_value)
+    norm = {k: None if out[f"sumsq_{k}"] is None else np.sqrt(out[f"sumsq_{k}"]).astype(np.float32)
+            for k in ("hidden", "cell")}
     trace = Trace(
-        inputs=_np(x), outputs=_np(y_hat), targets=y.detach().cpu().numpy(),
-        step_loss=_np(torch.as_tensor(per_step)).astype(np.float32),
-        hidden=_np(states["hidden"]), grad_hidden=gh, grad_hidden_norm=step_norms(gh),
-        cell=_np(states["cell"]), grad_cell=gc, grad_cell_norm=step_norms(gc),
-        gates={k: _np(v) for k, v in states["gates"].items()},
-        loss=float(L), grad_norm=total, grad_norm_clipped=after, clipped=clipped, nonfinite=False,
+        inputs=inputs, outputs=out["outputs"], targets=targets,
+        step_loss=np.asarray(out["per_step"], dtype=np.float32),
+        hidden=out["hidden"], grad_hidden=out["grad_hidden"], grad_hidden_norm=norm["hidden"],
+        cell=out["cell"], grad_cell=out["grad_cell"], grad_cell_norm=norm["cell"],
+        gates=out["gates"],
+        loss=float(out["loss"]), grad_norm=total, grad_norm_clipped=after, clipped=clipped, nonfinite=False,
         param_grad_norms=per_param,
         param_grad_norms_clipped=per_param_after,
         whh=_whh_blocks(model),
         config=asdict(model.cfg), meta={"loss": loss, "clip_norm": clip_norm, "clip_value": clip_value,
                                              **(meta or {})},
     )
-    trace.nonfinite = bool(not math.isfinite(trace.loss) or not math.isfinite(total)
-                           or trace.nonfinite_steps().any())
+    # every sample's steps count, kept or not
+    trace.nonfinite = bool(not math.isfinite(trace.loss) or not math.isfinite(total) or out["bad_steps"].any())
     return trace
-

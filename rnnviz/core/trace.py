@@ -44,6 +44,11 @@ class Trace:
     loss, grad_norm (global, before clipping), grad_norm_clipped, clipped, nonfinite
     param_grad_norms {name: norm before clipping}  param_grad_norms_clipped {name: after}
     config (ModelConfig as dict)  meta (dict)
+
+    B is the number of samples kept: a long recording may keep only some of the batch to bound
+    memory (:attr:`kept_samples`, ``meta["kept_samples"]``); every per-sample array holds those,
+    in that order, while the loss, step_loss, the gradient norms and the parameter gradient norms
+    cover the whole batch recorded (:attr:`recorded_batch_size`).
     """
 
     inputs: np.ndarray
@@ -109,6 +114,19 @@ class Trace:
     @property
     def batch_size(self) -> int:
         return self.hidden.shape[2]
+
+    @property
+    def kept_samples(self) -> list[int]:
+        """The recorded batch's indices of the samples this trace holds, in order (every sample
+        unless ``record`` kept some to bound memory: ``meta["kept_samples"]``)."""
+        kept = self.meta.get("kept_samples")
+        return [int(b) for b in kept] if kept is not None else list(range(self.batch_size))
+
+    @property
+    def recorded_batch_size(self) -> int:
+        """The batch size recorded (``meta["batch_size"]``), which the loss and the per-step
+        gradient norms cover; :attr:`batch_size` counts the samples kept."""
+        return int(self.meta.get("batch_size", self.batch_size))
 
     @property
     def hidden_size(self) -> int:
