@@ -4,12 +4,18 @@ The figure is the same static image the PNG exporter writes (:func:`rnnviz.expor
 so a notebook, a slide and the command line show the same pixels. The returned object is what
 IPython displays (it has ``_repr_png_``); keep it to ``save`` it or read its ``png`` bytes.
 Nothing here imports Qt, so it runs on a notebook server without a display.
+
+``interactive=True`` shows live plots instead (zoom, pan, a time-step slider) through pyqtgraph's
+Jupyter widgets and ``jupyter_rfb`` (:mod:`rnnviz.qt.jupyter`, imported only then); where those
+are not installed it says so and shows the static image.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,23 +51,45 @@ class Figure:
         return path
 
 
+INTERACTIVE_PACKAGES = ("jupyter_rfb", "ipywidgets", "pyqtgraph", "PySide6")
+
+
+def interactive_unavailable() -> str | None:
+    """None when ``show(..., interactive=True)`` can make live plots here; else what is missing."""
+    missing = [p for p in INTERACTIVE_PACKAGES if importlib.util.find_spec(p) is None]
+    if missing:
+        return (f"interactive panels need {', '.join(missing)}, not installed here "
+                "(pip install 'rnnviz[notebook]')")
+    return None
+
+
 def show(trace: Trace | str | os.PathLike, panels: Sequence[str] | str | None = None, *,
          size: tuple[int, int] | str = (960, 540), layer: int = 0, direction: int = 0, sample: int = 0,
          t: int | None = None, title: str | None = None, history: Sequence[dict] | None = None,
-         scale: float = 1.0) -> Figure:
+         scale: float = 1.0, interactive: bool = False):
     """Render ``panels`` of ``trace`` (a Trace or a saved .npz) as a displayable :class:`Figure`.
 
     ``panels``: names from :data:`rnnviz.export.frames.PANELS` (hidden, cell, gates, gradients,
-    loss, outputs, graph); default the exporter's. ``layer``/``direction``/``sample`` pick what
-    the heatmaps show; ``t`` highlights one time step; ``history`` feeds the loss panel.
+    training, predictions, graph, ...); default the exporter's for this run. ``layer``/``direction``/
+    ``sample`` pick what the heatmaps show; ``t`` highlights one time step; ``history`` feeds the
+    loss panel. ``interactive=True``: an :class:`rnnviz.qt.jupyter.InteractiveFigure` (live plots,
+    a time-step slider) where jupyter_rfb and pyqtgraph are installed; otherwise a warning says
+    what is missing and the static Figure is returned.
     """
-    from rnnviz.export.figures import figure, png_bytes
+    from rnnviz.export.figures import figure, parse_size, png_bytes
     from rnnviz.export.frames import DEFAULT_PANELS, parse_panels
 
     if not isinstance(trace, Trace):
         trace = Trace.load(trace)
-    names = parse_panels(panels) if panels is not None else list(DEFAULT_PANELS)
+    names = parse_panels(panels if panels is not None else DEFAULT_PANELS, trace.config)
     k = trace.index(layer, direction)
+    if interactive:
+        why = interactive_unavailable()
+        if why is None:
+            from rnnviz.qt.jupyter import interactive_figure
+
+            return interactive_figure(trace, names, parse_size(size), k=k, sample=sample, t=t, history=history)
+        warnings.warn(f"rnnviz.show(interactive=True): {why}; showing the static image instead", stacklevel=2)
     scene = figure(trace, names, size, history=history, k=k, sample=sample, t=t, title=title)
     png = png_bytes(scene, scale)
     with Image.open(io.BytesIO(png)) as im:
