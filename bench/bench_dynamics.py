@@ -117,7 +117,9 @@ def headless_figures():
     ok = "ok" if w <= 20 and g08 < 0 < g15 else "MISSED"
     print(f"Lyapunov sweep tanh H=256, 15 gains: {w:.2f} s wall ({c:.2f} s CPU); λ_max(0.8) ≈ {g08:+.3f}, "
           f"λ_max(1.5) ≈ {g15:+.3f}, zero crossing at gain {sweep.crossing():.2f} (goal <= 20 s, signs) {ok}")
-    print("  " + "  ".join(f"{g:g}:{v:+.3f}" for g, v in lam.items()))
+    print("  λ_max per gain: " + "  ".join(f"{g:g}:{v:+.3f}" for g, v in lam.items()))
+    print(f"  trainability beside it, log10 ‖∂L/∂h_1‖/‖∂L/∂h_T‖ over {sweep.grad_steps} steps of random input: "
+          + "  ".join(f"{g:.2f}:{v:+.1f}" for g, v in zip(sweep.gains, sweep.grad_log10, strict=True)))
 
 
 def scrub():

@@ -23,6 +23,10 @@ def add_parser(sub, add_run_flags) -> None:
                   steps_help="train this many steps first (default 0: the initial weights)")
     p.add_argument("--weights", metavar="FILE.pt", help="start from weights.pt written by 'rnnviz train'")
     p.add_argument("--png", metavar="FILE", help="also draw the figure (.png or .svg)")
+    p.add_argument("--sweep", metavar="FILE",
+                   help="also sweep the gain of W_hh (15 gains, 0.5 to 2, random networks of this run's cell and "
+                        "size): the largest Lyapunov exponent and, on the same gain axis, the gradient's reach "
+                        "over 100 steps; a figure (.png or .svg), its numbers go into the .npz")
     p.add_argument("--starts", type=int, default=256, metavar="N", help="fixed-point search starts (default 256)")
     p.set_defaults(func=cmd_dynamics)
 
@@ -48,6 +52,11 @@ def cmd_dynamics(args) -> int:
         if png.suffix.lower() not in (".png", ".svg"):
             raise cli.UsageError(f"--png {png.name}: the figure must end in .png or .svg")
         cli._writable_folder(png.parent if str(png.parent) else Path("."))
+    sweep_fig = Path(args.sweep) if args.sweep else None
+    if sweep_fig is not None:
+        if sweep_fig.suffix.lower() not in (".png", ".svg"):
+            raise cli.UsageError(f"--sweep {sweep_fig.name}: the figure must end in .png or .svg")
+        cli._writable_folder(sweep_fig.parent if str(sweep_fig.parent) else Path("."))
     if not 1 <= args.starts <= 100_000:
         raise cli.UsageError(f"--starts {args.starts} is out of range [1, 100000]")
     model, probe = cli._build(cfg)
@@ -56,11 +65,20 @@ def cmd_dynamics(args) -> int:
     if args.steps:
         Trainer(model, cfg.task, cfg.train).run(args.steps)
     report = analyse(model, probe, n_starts=args.starts, seed=cfg.seed)
+    if sweep_fig is not None:
+        from rnnviz.dynamics.lyapunov import lyapunov_sweep
+
+        report.sweep = lyapunov_sweep(hidden_size=cfg.model.hidden_size, cell=cfg.model.cell, seed=cfg.seed)
     report.save_npz(out)
     where = str(out)
     if png is not None:
         save_figure(png, report_scene(report))
         where += f", {png}"
+    if sweep_fig is not None:
+        from rnnviz.dynamics.figure import sweep_scene
+
+        save_figure(sweep_fig, sweep_scene(report.sweep))
+        where += f", {sweep_fig}"
     print(f"{report.summary()} -> {where}")
     return cli.EXIT_OK
 

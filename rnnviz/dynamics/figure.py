@@ -14,6 +14,7 @@ from rnnviz.export.scene import GRID, INK, MUTED, Scene, colormap
 
 KIND_COLORS = {"stable": (20, 20, 20), "saddle": (214, 39, 40), "unstable": (255, 127, 14)}
 SV_COLOR, PROD_COLOR, GRAD_COLOR = (120, 140, 200), (31, 119, 180), (214, 39, 40)
+REACH_COLOR = (44, 150, 44)  # not red: the marker line at the crossing is
 
 
 def _axes(scene: Scene, box: Box, title: str, xr, yr, xlabel: str, ylabel: str, square: bool = False):
@@ -221,4 +222,31 @@ def report_scene(report, size=(1400, 900), pcs=(0, 1)) -> Scene:
     scene.text(half_w * 1.58, top + 40, "Lyapunov exponents (autonomous):", 12, INK, "la", bold=True)
     for i, v in enumerate(lam[:6]):
         scene.text(half_w * 1.58, top + 62 + 18 * i, f"λ{i + 1} = {v:+.4f} per step", 12, INK, "la")
+    return scene
+
+
+def sweep_scene(sweep, size=(1100, 760)) -> Scene:
+    """The edge of chaos: the largest Lyapunov exponent against the gain of W_hh, and on the same
+    gain axis the network's trainability — the BPTT gradient's reach ‖∂L/∂h_1‖/‖∂L/∂h_T‖ (log)."""
+    W, H = size
+    scene = Scene(W, H, title="rnnviz edge of chaos")
+    cross = sweep.crossing()
+    head = (f"random {sweep.cell} H={sweep.hidden_size}, W_hh = gain × W: λ_max crosses 0 at gain {cross:.2f}"
+            if np.isfinite(cross) else f"random {sweep.cell} H={sweep.hidden_size}, W_hh = gain × W")
+    scene.text(12, 8, head, 14, INK, "la", bold=True)
+    top, mid = 34, 34 + (H - 34) / 2
+    g = np.asarray(sweep.gains, dtype=np.float64)
+    marker = cross if np.isfinite(cross) else None
+    xr = (float(g.min()), float(g.max()))
+    draw_lines(scene, Box(0, top, W, mid), [("λ_max (per step)", g, sweep.largest, PROD_COLOR, False),
+                                            ("0: neither forgets nor explodes", g, np.zeros_like(g), MUTED, True)],
+               title="Largest Lyapunov exponent of the autonomous network", xlabel="gain of W_hh",
+               marker_x=marker, x_range=xr, integer_x=False)
+    if sweep.grad_log10 is not None:
+        reach = 10.0 ** np.clip(np.asarray(sweep.grad_log10, dtype=np.float64), -300, 300)
+        draw_lines(scene, Box(0, mid, W, H),
+                   [(f"‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ over T = {sweep.grad_steps} steps", g, reach, REACH_COLOR, False),
+                    ("1: the gradient arrives whole", g, np.ones_like(g), MUTED, True)],
+                   title="Trainability: how much of the last step's gradient reaches the first (log)",
+                   xlabel="gain of W_hh", log=True, marker_x=marker, x_range=xr, integer_x=False)
     return scene

@@ -128,7 +128,13 @@ def lyapunov(model, x_const=None, *, x=None, k: int = 4, steps: int = 400, burn_
 
 @dataclass
 class LyapunovSweep:
-    """gains (G,), largest (G,) exponent per gain, exponents (G, k), seconds for the sweep."""
+    """gains (G,), largest (G,) exponent per gain, exponents (G, k), seconds for the sweep.
+
+    Trainability beside it: ``grad_log10`` (G,) = log10 ‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ for a loss at the
+    last of ``grad_steps`` steps, the network driven by random inputs as in training (mean over
+    the trajectories): how much of the gradient BPTT carries back to the first step — below
+    about −3 a memory task cannot learn from it (vanishing), far above 0 updates blow up
+    (exploding)."""
 
     gains: np.ndarray
     largest: np.ndarray
@@ -136,6 +142,8 @@ class LyapunovSweep:
     seconds: float
     hidden_size: int
     cell: str
+    grad_log10: np.ndarray | None = None
+    grad_steps: int = 0
 
     def crossing(self) -> float:
         """The gain where the largest exponent crosses zero (linear interpolation; NaN if none)."""
@@ -146,10 +154,24 @@ class LyapunovSweep:
         return float("nan")
 
 
+def gradient_reach(step, s1: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """log10 ‖∂L/∂s_1‖ / ‖∂L/∂s_T‖ per trajectory for L = v·s_T, s_{t+1} = step(s_t, u_t) driven by
+    the inputs ``u`` (T − 1, …, I): the part of the last step's gradient BPTT carries back to s_1."""
+    s1 = s1.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        s = s1
+        for t in range(len(u)):
+            s = step(s, u[t])
+        (g,) = torch.autograd.grad((s * v).sum(), s1)
+    return torch.log10(g.norm(dim=-1) / v.norm(dim=-1))
+
+
 def lyapunov_sweep(gains=None, *, hidden_size: int = 256, cell: str = "rnn", init: str = "xavier",
                    k: int = 1, steps: int = 300, burn_in: int = 200, n_trajectories: int = 4,
-                   seed: int = 0, device: str = "cpu") -> LyapunovSweep:
-    """The largest Lyapunov exponent of the autonomous random network against the gain of W_hh.
+                   grad_steps: int = 100, seed: int = 0, device: str = "cpu") -> LyapunovSweep:
+    """The largest Lyapunov exponent of the autonomous random network against the gain of W_hh,
+    and beside it the network's trainability: the BPTT gradient's reach over ``grad_steps``
+    steps of random input (:func:`gradient_reach`; see :class:`LyapunovSweep`).
 
     One network per gain, all from the same seed (so with ``init="xavier"`` W_hh = g·W: only the
     gain changes), zero input and zero biases. Default gains: 15 from 0.5 to 2.0.
@@ -160,6 +182,8 @@ def lyapunov_sweep(gains=None, *, hidden_size: int = 256, cell: str = "rnn", ini
     t0 = time.perf_counter()
     models = [build_model(ModelConfig(cell=cell, input_size=1, hidden_size=hidden_size, output_size=1,
                                       init=init, init_scale=float(g), seed=seed), device) for g in gains]
+    gen = torch.Generator(device="cpu").manual_seed(seed + 1)
+    x = torch.randn(max(1, int(grad_steps)), n_trajectories, 1, generator=gen, dtype=torch.float64)  # as in training
     if cell == "rnn":  # every gain in one batch: the same steps, G times wider
         maps = [step_map(m) for m in models]
         weights = tuple(torch.stack([F.weights[i] for F in maps]) for i in range(4))
@@ -168,12 +192,29 @@ def lyapunov_sweep(gains=None, *, hidden_size: int = 256, cell: str = "rnn", ini
         s = (0.5 * torch.randn(n_trajectories, S, generator=gen, dtype=F0.dtype)).to(F0.device)
         Q = torch.linalg.qr(torch.randn(n_trajectories, S, k, generator=gen, dtype=F0.dtype))[0].to(F0.device)
         u = torch.zeros(burn_in + steps, G, n_trajectories, 1, dtype=F0.dtype, device=F0.device)
-        sums, _ = _qr_run(_rnn_tangent(weights, F0.activation), s.expand(G, -1, -1).clone(), u,
-                          Q.expand(G, -1, -1, -1).clone(), burn_in, steps)
+        tangent = _rnn_tangent(weights, F0.activation)
+        sums, _ = _qr_run(tangent, s.expand(G, -1, -1).clone(), u, Q.expand(G, -1, -1, -1).clone(), burn_in, steps)
         per = -np.sort(-(sums / steps).cpu().numpy(), axis=2)  # (G, n, k)
         rows = list(per.mean(1))
+        none = torch.zeros(G, n_trajectories, S, 0, dtype=F0.dtype, device=F0.device)
+
+        def step(s, u):
+            return tangent(s, u, none)[0]
+
+        xs = x.to(F0.device).unsqueeze(1).expand(-1, G, -1, -1)  # (T, G, n, 1): the same inputs for every gain
+        s1 = step(torch.zeros(G, n_trajectories, S, dtype=F0.dtype, device=F0.device), xs[0])
+        vs = torch.randn(n_trajectories, S, generator=gen, dtype=F0.dtype).to(F0.device).expand(G, -1, -1)
+        reach = gradient_reach(step, s1, xs[1:], vs).mean(-1).cpu().numpy()
     else:
-        rows = [lyapunov(m, k=k, steps=steps, burn_in=burn_in, n_trajectories=n_trajectories,
-                         seed=seed).exponents for m in models]
+        rows, reach = [], []
+        for m in models:
+            rows.append(lyapunov(m, k=k, steps=steps, burn_in=burn_in, n_trajectories=n_trajectories,
+                                 seed=seed).exponents)
+            F = step_map(m)
+            xs = x.to(F.device)
+            s1 = F(torch.zeros(n_trajectories, F.state_size, dtype=F.dtype, device=F.device), xs[0])
+            vs = torch.randn(n_trajectories, F.state_size, generator=gen, dtype=F.dtype).to(F.device)
+            reach.append(float(gradient_reach(F, s1, xs[1:], vs).mean()))
+        reach = np.asarray(reach)
     ex = np.stack(rows)
-    return LyapunovSweep(gains, ex[:, 0], ex, time.perf_counter() - t0, hidden_size, cell)
+    return LyapunovSweep(gains, ex[:, 0], ex, time.perf_counter() - t0, hidden_size, cell, reach, int(grad_steps))

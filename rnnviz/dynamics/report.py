@@ -20,7 +20,7 @@ from rnnviz.core.trace import Trace, atomic_write
 from rnnviz.dynamics.connectivity import Connectivity, connectivity
 from rnnviz.dynamics.fixed_points import FixedPoints, fixed_points
 from rnnviz.dynamics.jacobians import Jacobians, jacobians
-from rnnviz.dynamics.lyapunov import Lyapunov, lyapunov
+from rnnviz.dynamics.lyapunov import Lyapunov, LyapunovSweep, lyapunov
 from rnnviz.dynamics.projection import Projection, pca
 
 MAX_CONNECTIVITY_STEPS = 200  # the matrix is T×T and costs a backward pass per output step
@@ -38,6 +38,7 @@ class DynamicsReport:
     jac: Jacobians
     lyap: Lyapunov
     conn: Connectivity
+    sweep: LyapunovSweep | None = None  # the gain sweep, when asked for (``rnnviz dynamics --sweep``)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The report as named numpy arrays (no objects: the .npz loads without pickle)."""
@@ -56,6 +57,9 @@ class DynamicsReport:
                                                 "summary": fp.summary()})),
         }
         out["connectivity"] = self.conn.matrix
+        if self.sweep is not None:
+            out.update(sweep_gains=self.sweep.gains, sweep_lyapunov_largest=self.sweep.largest,
+                       sweep_grad_reach_log10=self.sweep.grad_log10)
         return out
 
     def trace_states(self) -> np.ndarray:
@@ -73,8 +77,13 @@ class DynamicsReport:
     def summary(self) -> str:
         """One line: the fixed points, the largest Lyapunov exponent, the gradient's reach."""
         prod = self.jac.product_log10[0, 0, 0]
-        return (f"{self.fixed.summary()}; largest Lyapunov exponent {self.lyap.largest:+.3f} per step; "
-                f"‖∂h_T/∂h_1‖ = 1e{prod:+.1f}")
+        out = (f"{self.fixed.summary()}; largest Lyapunov exponent {self.lyap.largest:+.3f} per step; "
+               f"‖∂h_T/∂h_1‖ = 1e{prod:+.1f}")
+        if self.sweep is not None:
+            cross = self.sweep.crossing()
+            out += (f"; gain sweep: λ_max crosses 0 at gain {cross:.2f}" if np.isfinite(cross)
+                    else "; gain sweep: λ_max does not cross 0")
+        return out
 
 
 def analyse(model, batch, *, n_starts: int = 256, lyapunov_k: int = 4, connectivity_steps=None,
