@@ -142,6 +142,7 @@ def check_run_size(cfg: RunConfig, available: int | None = None) -> RunEstimate:
 # ---------------------------------------------------------------------------------------
 KEPT_BUDGET = 3 * 2**29  # bytes of per-sample arrays a Trace keeps by default (1.5 GiB: 4 samples at T=10,000, H=1024)
 RECORD_BUDGET = 8 * 2**30  # bytes a recording may hold at once (kept arrays + one chunk's working arrays), at most
+MIN_BUDGET = 256 * 2**20  # ... and at least
 
 
 def record_budget(available: int | None = None) -> int:
@@ -150,7 +151,7 @@ def record_budget(available: int | None = None) -> int:
     once: at H=1024 one sample at a time is several times slower than a batch of 16 (each step
     reads all of W_hh for however few rows it multiplies)."""
     avail = available_memory() if available is None else available
-    return int(max(256 * 2**20, min(RECORD_BUDGET, avail // 4)))
+    return int(max(MIN_BUDGET, min(RECORD_BUDGET, avail // 4)))
 
 
 def sample_bytes(spec, layers_dirs: int, T: int, H: int, I: int, O: int) -> tuple[int, int]:
@@ -180,8 +181,10 @@ def plan_samples(batch: int, per_sample: tuple[int, int], keep=None,
     """
     if batch < 1:
         raise ValueError("the batch is empty")
-    budget = record_budget() if budget is None else int(budget)
     trace_b, work_b = per_sample
+    if budget is None:  # reading the free memory costs more than a small recording: only when it matters
+        budget = MIN_BUDGET if batch * (trace_b + work_b) <= MIN_BUDGET else record_budget()
+    budget = int(budget)
     if keep is None:
         kept = list(range(min(batch, max(1, min(budget // 2, KEPT_BUDGET) // max(1, trace_b)))))
     elif isinstance(keep, str):

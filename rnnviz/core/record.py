@@ -116,7 +116,12 @@ def _part(states, grads) -> dict:
             "grad_hidden": _np(grads["hidden"]), "grad_cell": _np(grads["cell"])}
     part["sumsq_hidden"] = step_sumsq(part["grad_hidden"])
     part["sumsq_cell"] = step_sumsq(part["grad_cell"])
-    part["bad_steps"] = nonfinite_steps(part["hidden"], part["grad_hidden"], part["cell"])
+    # a NaN/Inf gradient element makes its step's float64 sum of squares NaN/Inf (finite float32
+    # squares cannot overflow float64): only the states need a pass of their own
+    bad = ~np.isfinite(part["sumsq_hidden"]).all(axis=0) | ~np.isfinite(part["hidden"]).all(axis=(0, 2, 3))
+    if part["cell"] is not None:
+        bad |= ~np.isfinite(part["cell"]).all(axis=(0, 2, 3))
+    part["bad_steps"] = bad
     return part
 
 
@@ -241,10 +246,9 @@ def _autograd_engine(model, x, y, loss, scale=1.0, plan=True):
 # (rnnviz.core.cells); here they are chained over layers and directions
 # ---------------------------------------------------------------------------------------
 @torch.no_grad()
-def _layer_forward(model, layer_in, layer):
-    """Hidden states of one layer, all directions: list of (T, B, H)."""
+def _layer_forward(model, layer_in, weights):
+    """Hidden states of one layer, all directions (``weights`` per direction): list of (T, B, H)."""
     cfg, spec = model.cfg, model.spec
-    weights = [model.layer_weights(layer, d) for d in range(cfg.num_directions)]
     if spec.layer_forward is not None:
         return spec.layer_forward(layer_in, weights, cfg.activation)
     outs = []  # the cell's own step function, one step at a time
@@ -294,18 +298,18 @@ def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
     D, H = cfg.num_directions, cfg.hidden_size
     layer_inputs, hidden, saved, h_prevs = [], [], [], []
     layer_in = x
+    weights = [[model.layer_weights(layer, d) for d in range(D)] for layer in range(cfg.num_layers)]
     if plan:
         progress.plan(2 * cfg.num_layers * D * x.shape[0])  # forward, then BPTT's loops (one unit a step)
     with torch.no_grad():
         for layer in range(cfg.num_layers):
-            Hs = _layer_forward(model, layer_in, layer)
+            Hs = _layer_forward(model, layer_in, weights[layer])
             layer_inputs.append(layer_in)
             for d in range(D):
                 h_prev = shift(Hs[d], d)
                 hidden.append(Hs[d])
                 h_prevs.append(h_prev)
-                saved.append(spec.forward(layer_in, Hs[d], h_prev, model.layer_weights(layer, d), d,
-                                          cfg.activation))
+                saved.append(spec.forward(layer_in, Hs[d], h_prev, weights[layer][d], d, cfg.activation))
                 progress.tick(x.shape[0])
             layer_in = torch.cat(Hs, 2) if D == 2 else Hs[0]
     # the head and the loss: ordinary autograd, they are not recurrent
@@ -324,13 +328,13 @@ def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
             d_in = torch.zeros_like(inp)
             for d in range(D):
                 k = layer * D + d
-                weights = model.layer_weights(layer, d)
-                dH, dC, dzx, dzh = spec.backward(saved[k], direct[..., d * H:(d + 1) * H], weights, d)
+                w = weights[layer][d]
+                dH, dC, dzx, dzh = spec.backward(saved[k], direct[..., d * H:(d + 1) * H], w, d)
                 grad_h[k], grad_c[k] = dH, dC
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 pgrads.update(_param_grads(spec, sfx, dzx, dzh, inp, h_prevs[k], saved[k].get("xh")))
                 if layer:  # dL/dx of the input sequence itself is not needed
-                    d_in += (dzx.reshape(-1, dzx.shape[-1]) @ weights[0]).view_as(inp)
+                    d_in += (dzx.reshape(-1, dzx.shape[-1]) @ w[0]).view_as(inp)
             direct = d_in
     order = [n for n, _ in model.named_parameters()]
     states = {"hidden": _stack(hidden),
@@ -347,14 +351,17 @@ def clip_report(grads: dict, clip_norm: float | None, clip_value: float | None):
 
     Returns (global norm before, global norm after, clipped?, {name: norm before}, {name: norm after}).
     """
-    before = {n: g.detach().float().norm() for n, g in grads.items()}
+    names = list(grads)
+    tensors = [grads[n].detach().float() for n in names]
+    before = dict(zip(names, torch._foreach_norm(tensors), strict=True))  # one call for every parameter
     total = float(torch.stack(list(before.values())).norm())
     after = dict(before)
     clipped = False
     if clip_value is not None:
-        clipped = any(bool((g.abs() > clip_value).any()) for g in grads.values())
-        after = {n: g.detach().float().clamp(-clip_value, clip_value).norm() for n, g in grads.items()}
-    norm_after = float(torch.stack(list(after.values())).norm())
+        clipped = any(bool((g.abs() > clip_value).any()) for g in tensors)
+        after = dict(zip(names, torch._foreach_norm([g.clamp(-clip_value, clip_value) for g in tensors]),
+                         strict=True))
+    norm_after = float(torch.stack(list(after.values())).norm()) if clip_value is not None else total
     if clip_norm is not None:
         coef = clip_norm / (norm_after + 1e-6)  # the same formula as torch.nn.utils.clip_grad_norm_
         if not math.isfinite(norm_after) or coef < 1:
@@ -410,14 +417,6 @@ def step_norms(grad: np.ndarray | None) -> np.ndarray | None:
     true to float32 precision."""
     sumsq = step_sumsq(grad)
     return None if sumsq is None else np.sqrt(sumsq).astype(np.float32)
-
-
-def nonfinite_steps(hidden: np.ndarray, grad_hidden: np.ndarray, cell: np.ndarray | None = None) -> np.ndarray:
-    """(T,) bool: time steps where any state or gradient of (K, T, B, H) arrays is NaN or ±Inf."""
-    bad = ~np.isfinite(hidden).all(axis=(0, 2, 3)) | ~np.isfinite(grad_hidden).all(axis=(0, 2, 3))
-    if cell is not None:
-        bad |= ~np.isfinite(cell).all(axis=(0, 2, 3))
-    return bad
 
 
 def _make_trace(model, inputs, targets, out, clip_norm, clip_value, meta, loss):

@@ -13,7 +13,6 @@ from rnnviz.core.cells.loops import (
     ones_column,
     recurrent_product,
     scan_memory,
-    shift,
     sig_bwd,
     tanh_bwd,
     time_order,
@@ -57,26 +56,33 @@ def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
     W_xh, W_hh, b_xh, b_hh = weights
     T, B, H = Hs.shape
     xh = ones_column(x, h_prev)
+    rows = xh.view(T * B, -1)
     Wb = torch.cat([W_xh, W_hh, (b_xh + b_hh)[:, None]], 1)  # (4H, I+H+1)
-    z = torch.mm(xh.view(T * B, -1), Wb.T).view(T, B, 4 * H)
-    # activations in place: the pre-activations are not needed again
-    z[..., :2 * H].sigmoid_()
-    z[..., 3 * H:].sigmoid_()
-    z[..., 2 * H:3 * H].tanh_()
-    i, f, g, o = (z[..., k * H:(k + 1) * H] for k in range(4))  # (T, B, H) views
+    # gate-major (4, T, B, H): every gate a contiguous block, on which the activations and the
+    # factors below run 2-4x faster than on (T, B, H) slices of (T, B, 4H) rows
+    Z = xh.new_empty(4, T, B, H)
+    for k in range(4):
+        torch.mm(rows, Wb[k * H:(k + 1) * H].T, out=Z[k].view(T * B, H))
+    Z[:2].sigmoid_()  # in place: the pre-activations are not needed again
+    Z[3].sigmoid_()
+    Z[2].tanh_()
+    i, f, g, o = Z.unbind(0)  # (T, B, H) each
     C = scan_memory(f, i * g, d)  # c_t = f ⊙ c_{t−1} + i ⊙ g
     tc = torch.tanh(C)
-    G = torch.empty_like(z)  # dL/dz_t = [dc, dc, dc, dh] ⊙ G_t, blocks i, f, g, o
-    sig_bwd(g, i, grad_input=G[..., :H])  # ∂c/∂z_i = g ⊙ σ'
-    sig_bwd(shift(C, d), f, grad_input=G[..., H:2 * H])  # ∂c/∂z_f = c_{t−1} ⊙ σ'
-    tanh_bwd(i, g, grad_input=G[..., 2 * H:3 * H])  # ∂c/∂z_g = i ⊙ tanh'
-    sig_bwd(tc, o, grad_input=G[..., 3 * H:])  # ∂h/∂z_o = tanh(c) ⊙ σ'
+    G = torch.empty_like(Z)  # dL/dz_t = [dc, dc, dc, dh] ⊙ G_t, blocks i, f, g, o
+    sig_bwd(g, i, grad_input=G[0])  # ∂c/∂z_i = g ⊙ σ'
+    now, before = (slice(1, None), slice(None, -1)) if d == 0 else (slice(None, -1), slice(1, None))
+    sig_bwd(C[before], f[now], grad_input=G[1, now])  # ∂c/∂z_f = c_{t−1} ⊙ σ', c_{−1} = 0
+    G[1, 0 if d == 0 else -1] = 0.0
+    tanh_bwd(i, g, grad_input=G[2])  # ∂c/∂z_g = i ⊙ tanh'
+    sig_bwd(tc, o, grad_input=G[3])  # ∂h/∂z_o = tanh(c) ⊙ σ'
     A = tanh_bwd(o, tc, grad_input=torch.empty_like(tc))  # ∂h/∂c = o ⊙ (1 − tanh² c_t)
     return {"gates": {"i": i, "f": f, "g": g, "o": o}, "C": C, "A": A, "G": G, "xh": xh}
 
 
 def lstm_backward(saved, direct, weights, d):
-    """BPTT through h and c. direct (T, B, H): the gradient arriving from above at each step.
+    """BPTT through h and c. direct (T, B, H): the gradient arriving from above at each step;
+    ``saved["G"]`` gate-major (4, T, B, H).
 
     dh_t = direct_t + W_hhᵀ dz_{t+1};  dc_t = f_{t+1} ⊙ dc_{t+1} + dh_t ⊙ ∂h_t/∂c_t.
     Returns dL/dh_t, dL/dc_t (T, B, H) and dL/dz_t (T, B, 4H), which is both the input side and
@@ -86,14 +92,16 @@ def lstm_backward(saved, direct, weights, d):
     times_w = recurrent_product(weights[1], xp, B)
     join = cat(xp)
     mul = xp.mul if xp is torch else xp.multiply
-    dH, dC, DZ = xp.empty_like(dd), xp.empty_like(dd), xp.empty_like(G)
+    dH, dC = xp.empty_like(dd), xp.empty_like(dd)
+    DZ = dd.new_empty((T, B, 4 * H)) if xp is torch else xp.empty((T, B, 4 * H), dd.dtype)  # the rows W_hh takes
     dh_rec, dc_rec = xp.zeros_like(dd[0]), xp.zeros_like(dd[0])  # (B, H) arriving through time
     for t in time_order(T, d, backward=True):
         dh, dc = dH[t], dC[t]  # computed in place in the results: no temporaries
         xp.add(dd[t], dh_rec, out=dh)
         mul(dh, A[t], out=dc)
         dc += dc_rec
-        mul(join((dc, dc, dc, dh), 1), G[t], out=DZ[t])  # dL/d[z_i, z_f, z_g, z_o]  (B, 4H)
+        # dL/d[z_i, z_f, z_g, z_o] as (B, 4H) rows, from the gate-major factors G[:, t] (4, B, H)
+        mul(join((dc, dc, dc, dh), 1).reshape(B, 4, H), G[:, t].swapaxes(0, 1), out=DZ[t].reshape(B, 4, H))
         dh_rec = times_w(DZ[t])
         mul(dc, F[t], out=dc_rec)
     dH, dC, DZ = as_torch(dH, dC, DZ)
