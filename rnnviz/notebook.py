@@ -113,25 +113,33 @@ def python_script(config, *, steps: int = 0, panels: Sequence[str] | None = None
     cfg = config.to_dict()
     names = list(panels) if panels is not None else None
     show = (f"fig = rnnviz.show(trace, panels={names!r}, size={tuple(size)!r}, layer={layer}, "
-            f"direction={direction}, sample={sample}, t={t!r})")
+            f"direction={direction}, sample={sample}, t={t!r}, history=history)")
+    config_line = f"cfg = rnnviz.RunConfig.from_dict({pformat(cfg, indent=1, width=100, sort_dicts=False)})"
     lines = ["# Reproduces an rnnviz figure from its config and seed (made by rnnviz's Copy as Python).",
              "import rnnviz", ""]
     if model_path is not None:
         lines += [f"imported = rnnviz.load_model({str(model_path)!r}{', trust=True' if trust else ''})",
-                  "print(imported.summary())",
-                  f"probe, trace = imported.record(seq_len={config.task.seq_len}, "
-                  f"batch_size={config.task.batch_size}, seed={config.model.seed})"]
+                  "print(imported.summary())"]
+        if steps:  # the window trained the imported weights on the network's own task (random input)
+            lines += ["from rnnviz.core.train import Trainer", "",
+                      f"imported.register_task()  # the task {config.task.name!r}", config_line,
+                      "trainer = Trainer(imported.model, cfg.task, cfg.train)",
+                      f"history = trainer.run({int(steps)})",
+                      "trace = trainer.traces[-1][1]  # recorded after the last step"]
+        else:
+            lines += [f"probe, trace = imported.record(seq_len={config.task.seq_len}, "
+                      f"batch_size={config.task.batch_size}, seed={config.model.seed})",
+                      "history = None"]
     else:
         data = registered_source(config.task.name)
         if data is not None:
             lines += ["from rnnviz.io.data import load_sequences", "",
                       f"load_sequences({data['path']!r}, shape={data['shape']!r}, target={data['target']!r}, "
                       f"targets_file={data['targets_file']!r}).register()  # the task {config.task.name!r}"]
-        lines += [f"from rnnviz.app.actions import {'train_run' if steps else 'record_run'}", "",
-                  f"cfg = rnnviz.RunConfig.from_dict({pformat(cfg, indent=1, width=100, sort_dicts=False)})"]
+        lines += [f"from rnnviz.app.actions import {'train_run' if steps else 'record_run'}", "", config_line]
         if steps:
-            lines.append(f"trace = train_run(cfg, steps={int(steps)}).trace")
+            lines += [f"run = train_run(cfg, steps={int(steps)})", "trace, history = run.trace, run.history"]
         else:
-            lines.append("trace = record_run(cfg).trace")
+            lines += ["trace, history = record_run(cfg).trace, None"]
     lines += [show, f"fig.save({output!r})", "fig  # in Jupyter this displays the figure", ""]
     return "\n".join(lines)

@@ -183,6 +183,82 @@ def test_copy_as_python_of_an_imported_model(window, tmp_path):
     np.testing.assert_array_equal(png, _pixels(here.png))
 
 
+SAVE_RUN = """
+import json
+trace.save("script_trace.npz")
+with open("script_history.json", "w") as fh:
+    json.dump([[row["step"], row["loss"], row["grad_norm"]] for row in (history or [])], fh)
+"""
+
+
+def _script_run(text, cwd):
+    """Run a Copy as Python script as a user would (a fresh interpreter), keeping what it recorded."""
+    import json
+
+    _run_script(text + SAVE_RUN, cwd)
+    history = json.loads((cwd / "script_history.json").read_text(encoding="utf-8"))
+    return rnnviz.Trace.load(cwd / "script_trace.npz"), history
+
+
+def _same_run(window, theirs, history):
+    """The script's trace and loss history are the window's: every array the figure is drawn from."""
+    ours = window.state.trace
+    assert theirs.meta["step"] == ours.meta["step"] == len(window.state.history)
+    for name in ("inputs", "targets", "outputs", "hidden", "cell", "grad_hidden", "grad_hidden_norm", "step_loss"):
+        a, b = getattr(theirs, name), getattr(ours, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=1e-5, atol=1e-6,
+                                       err_msg=name)
+    assert theirs.gates.keys() == ours.gates.keys()
+    for key in ours.gates:
+        np.testing.assert_allclose(theirs.gates[key], ours.gates[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    assert theirs.param_grad_norms.keys() == ours.param_grad_norms.keys()
+    for key, value in ours.param_grad_norms.items():
+        np.testing.assert_allclose(theirs.param_grad_norms[key], value, rtol=1e-5, atol=1e-7, err_msg=key)
+    window_history = [[row["step"], row["loss"], row["grad_norm"]] for row in window.state.history]
+    np.testing.assert_allclose(np.array(history).reshape(-1, 3), np.array(window_history).reshape(-1, 3),
+                               rtol=1e-5, atol=1e-7)
+
+
+def _train(window, qtbot, steps):
+    s = window.state
+    done = len(s.history) + steps
+    assert window.train(steps)
+    qtbot.waitUntil(lambda: s.training == "idle" and len(s.history) == done, timeout=120000)
+
+
+def test_copy_as_python_reproduces_a_trained_run(window, tmp_path, qtbot):
+    """After training (in two goes, as a user presses Train twice) the script records the same
+    arrays the window shows, and its loss history is the window's."""
+    window.state.set_config(cell="lstm")
+    qtbot.waitUntil(lambda: window.state.trace is not None and window.state.trace.cell_type == "lstm", timeout=30000)
+    _train(window, qtbot, 5)
+    _train(window, qtbot, 3)
+    window.show_view("training")
+    text = copy_as_python(window)
+    assert "train_run(cfg, steps=8)" in text and "history=history" in text
+    trace, history = _script_run(text, tmp_path)
+    assert len(history) == 8 and trace.cell_type == "lstm"
+    _same_run(window, trace, history)
+    # and the test can tell: the untrained recording is another run
+    untrained = rnnviz.app.actions.record_run(window.state.config).trace
+    assert np.abs(untrained.outputs - window.state.trace.outputs).max() > 1e-3
+
+
+def test_copy_as_python_of_a_trained_imported_model(window, tmp_path, qtbot):
+    """An imported network trained in the window: the script loads the file and trains it the
+    same steps (it used to record the file's untrained weights)."""
+    torch.manual_seed(3)
+    torch.save(nn.GRU(2, 3).state_dict(), tmp_path / "g.pt")
+    assert open_model(window, str(tmp_path / "g.pt"))
+    _train(window, qtbot, 6)
+    text = copy_as_python(window)
+    assert "trainer.run(6)" in text
+    trace, history = _script_run(text, tmp_path)
+    _same_run(window, trace, history)
+
+
 def test_open_data_sizes_the_network_to_the_file(window, tmp_path, qtbot):
     t = np.arange(300) * 0.1
     (tmp_path / "two.csv").write_text("s,c\n" + "\n".join(f"{np.sin(v):.5f},{np.cos(v):.5f}" for v in t) + "\n",
