@@ -225,7 +225,11 @@ def _target(path: Path) -> Path:
 def trace_summary(trace, path) -> str:
     """One line: what was recorded, loss, gradient norm, clipping, NaN/Inf and where it went."""
     c = trace.config
-    shape = f"T={trace.seq_len} B={trace.batch_size}"
+    shape = f"T={trace.seq_len} B={trace.recorded_batch_size}"
+    if trace.batch_size < trace.recorded_batch_size:  # a long recording kept some samples to bound memory
+        from rnnviz.app.panel_model import kept_text
+
+        shape += f" ({kept_text(trace)})"
     name = f"{c.get('cell', '?')} H={c.get('hidden_size', '?')}"
     if c.get("num_layers", 1) > 1:
         name += f" L={c['num_layers']}"

@@ -191,3 +191,12 @@ def test_nan_in_a_sample_not_kept_still_marks_the_trace():
     trace = rnnviz.record(model, x, y, keep_samples=[0, 1], memory_budget=1)
     assert np.isfinite(trace.hidden).all() and trace.nonfinite
     assert "not kept" in nonfinite_summary(trace)
+
+
+def test_the_cli_summary_gives_the_batch_recorded_and_the_samples_kept():
+    from rnnviz.cli import trace_summary
+
+    model = _model("lstm", O=1, I=2)
+    batch = rnnviz.tasks.adding_problem(seq_len=10, batch_size=6, seed=0)
+    assert "T=10 B=6 (samples 0–1 of 6 kept)" in trace_summary(rnnviz.record(model, batch, keep_samples=2), "x.npz")
+    assert "T=10 B=6:" in trace_summary(rnnviz.record(model, batch), "x.npz")

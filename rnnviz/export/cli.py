@@ -168,7 +168,10 @@ def _run(args) -> int:
         if not 0 <= k < trace.hidden.shape[0]:
             raise _Fail(f"--layer must be between 0 and {trace.hidden.shape[0] - 1}")
         if not 0 <= b < trace.batch_size:
-            raise _Fail(f"--sample must be between 0 and {trace.batch_size - 1}")
+            from rnnviz.app.panel_model import kept_text
+
+            kept = kept_text(trace)  # --sample counts the samples the trace kept
+            raise _Fail(f"--sample must be between 0 and {trace.batch_size - 1}" + (f" ({kept})" if kept else ""))
     done = []
     if args.png or args.svg:
         scene = figures.figure(trace, panels, size, history=history or None, k=k, sample=b)
