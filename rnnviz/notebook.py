@@ -109,6 +109,7 @@ def python_script(config, *, steps: int = 0, panels: Sequence[str] | None = None
     from pprint import pformat
 
     from rnnviz.io.data import registered_source
+    from rnnviz.io.imported import registered_model_task
 
     cfg = config.to_dict()
     names = list(panels) if panels is not None else None
@@ -136,6 +137,10 @@ def python_script(config, *, steps: int = 0, panels: Sequence[str] | None = None
             lines += ["from rnnviz.io.data import load_sequences", "",
                       f"load_sequences({data['path']!r}, shape={data['shape']!r}, target={data['target']!r}, "
                       f"targets_file={data['targets_file']!r}).register()  # the task {config.task.name!r}"]
+        model_task = registered_model_task(config.task.name)
+        if model_task is not None:  # fresh weights on an imported network's input (after Reset)
+            lines += [f"rnnviz.load_model({model_task['path']!r}{', trust=True' if model_task['trust'] else ''})"
+                      f".register_task()  # the task {config.task.name!r}"]
         lines += [f"from rnnviz.app.actions import {'train_run' if steps else 'record_run'}", "", config_line]
         if steps:
             lines += [f"run = train_run(cfg, steps={int(steps)})", "trace, history = run.trace, run.history"]

@@ -257,6 +257,15 @@ def test_copy_as_python_of_a_trained_imported_model(window, tmp_path, qtbot):
     assert "trainer.run(6)" in text
     trace, history = _script_run(text, tmp_path)
     _same_run(window, trace, history)
+    # Reset: fresh weights on the imported network's input; the script registers that task first
+    window.reset()
+    qtbot.waitUntil(lambda: window.state.trace is not None and not window.state.history
+                    and imported_on_screen(window) is None, timeout=30000)
+    _train(window, qtbot, 2)
+    text = copy_as_python(window)
+    assert f"rnnviz.load_model({str(tmp_path / 'g.pt')!r}).register_task()  # the task 'model_g'" in text
+    trace, history = _script_run(text, tmp_path)
+    _same_run(window, trace, history)
 
 
 def test_open_data_sizes_the_network_to_the_file(window, tmp_path, qtbot):

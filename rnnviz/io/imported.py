@@ -28,6 +28,8 @@ TOLERANCE = 1e-4  # largest |rnnviz − source| accepted on the check input
 CHECK_SEQ_LEN, CHECK_BATCH = 7, 3
 NUM_GATES = {"rnn": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
 
+_MODEL_TASKS: dict[str, dict] = {}  # task name -> the file whose network's input it is (Copy as Python)
+
 # reference(inputs) -> outputs. inputs: (T, B, I) float32, or (T, B) int64 token ids when the
 # network has an embedding. outputs: (T, B, O) for every step, or (B, O) for the last step only.
 Reference = Callable[[np.ndarray], np.ndarray]
@@ -120,6 +122,7 @@ class ImportedModel:
         from rnnviz.core.tasks import TASKS, TaskSpec
 
         what = "random tokens" if self.embedding is not None else "random N(0, 1) input"
+        _MODEL_TASKS[self.task_name] = {"path": self.source, "trust": self.kind.startswith("nn.Module")}
         TASKS[self.task_name] = TaskSpec(self.task_name, self.batch, "mse", "many-to-many",
                                          f"{what} for the network from {Path(self.source).name} "
                                          "(zero targets: gradients of ½‖ŷ‖²)")
@@ -158,6 +161,11 @@ class ImportedModel:
         notes = "; ".join(self.notes)
         return (f"imported {Path(self.source).name}: max |rnnviz - {self.reference}| = {self.max_diff:.2g}; "
                 f"{self.describe()}, {self.framework} {self.kind}" + (f"; {notes}" if notes else ""))
+
+
+def registered_model_task(task: str) -> dict | None:
+    """``{"path", "trust"}`` of the file whose :meth:`ImportedModel.register_task` made ``task``, else None."""
+    return _MODEL_TASKS.get(task)
 
 
 def build(spec: NetSpec, source: str, seed: int = 0) -> ImportedModel:
