@@ -95,11 +95,12 @@ def test_interactive_show_builds_a_live_widget_in_a_kernel(tmp_path):
                                   "size=(800, 700), interactive=True, t=2)\nfig"),
         nbformat.v4.new_code_cell(
             "import numpy as np\n"
-            "before = fig.frame()\n"
+            "before, graph = fig.frame(), fig.pictures[0][1].image.copy()\n"
             "fig.slider.value = 8\n"
             "after = fig.frame()\n"
             "print(type(fig).__name__, before.shape, len(np.unique(before.reshape(-1, 4), axis=0)),\n"
-            "      sorted(fig.plots), [c.value() for c in fig.cursors][:2], bool((before != after).any()))"),
+            "      sorted(fig.plots), [c.value() for c in fig.cursors][:2],\n"
+            "      bool((graph != fig.pictures[0][1].image).any()), bool((before != after).any()))"),
     ]
     _execute(nb, tmp_path)
     bundles = [o.get("data", {}) for o in nb.cells[1].outputs]
@@ -109,7 +110,8 @@ def test_interactive_show_builds_a_live_widget_in_a_kernel(tmp_path):
     assert name == "InteractiveFigure" and rest.startswith("(700, 800, 4) "), text
     colours = int(rest.split(" ")[3])
     assert colours > 50, text  # heatmaps and curves, not a blank frame
-    assert "['gates', 'gradients', 'graph', 'hidden']" in text and "[8, 8]" in text and text.strip().endswith("True")
+    assert "['gates', 'gradients', 'graph', 'hidden']" in text and "[8, 8]" in text
+    assert text.strip().endswith("True True")  # the graph picture marks the new step; the frame changed
 
 
 def test_interactive_without_jupyter_rfb_says_so_and_shows_the_static_image(trace, monkeypatch):

@@ -8,12 +8,11 @@ every panel's time-step cursor.
 hidden / cell / gates are heatmaps (time step × unit) with the window's colour maps and the levels
 of :mod:`rnnviz.app.panel_model`; gradients is ‖∂L/∂h_t‖ per step on a log axis; every other
 panel (graph, training, predictions, saturation, dynamics, ...) is the exporter's picture of it,
-in a view that zooms and pans.
+in a view that zooms and pans, drawn again with the step marked when the slider moves.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 
@@ -38,7 +37,9 @@ class InteractiveFigure:
     """A Jupyter widget of ``panels`` of ``trace``: ``widget`` (slider + plots) is what is displayed.
 
     ``view`` is the pyqtgraph.jupyter GraphicsLayoutWidget (``view.get_frame()`` renders it to an
-    RGBA array), ``slider`` the time-step slider, :meth:`set_time` moves the cursors."""
+    RGBA array), ``slider`` the time-step slider, :meth:`set_time` moves the cursors; ``plots``
+    maps each panel to its plot items, ``pictures`` lists the exporter pictures (panel, ImageItem,
+    size)."""
 
     def __init__(self, trace, panels, size=(960, 540), *, k=0, sample=0, t=None, history=None):
         _qapp()
@@ -54,6 +55,7 @@ class InteractiveFigure:
         self.view.gfxView.resize(w, h)
         self.view.gfxView.setBackground("w")
         self.cursors: list = []
+        self.pictures: list = []  # (panel, ImageItem, size): re-rendered when the step changes
         self.plots: dict[str, list] = {}
         self._cmaps = {"diverging": theme.diverging(), "sequential": theme.sequential()}
         blocks = [(name, item) for name in self.panels for item in self._items(name)]
@@ -133,20 +135,23 @@ class InteractiveFigure:
 
     def _picture(self, name):
         def build(view, title, pg, span):
-            from PIL import Image
-
-            from rnnviz.export.figures import figure, png_bytes
-
             w = max(int(view.gfxView.width()), 320)
-            h = max(int(w * 9 / 32), 200)
-            png = png_bytes(figure(self.trace, [name], (w, h), history=self.history, k=self.k, sample=self.sample,
-                                   title=""))
-            rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+            size = (w, max(int(w * 9 / 32), 200))
+            image = pg.ImageItem(self._render(name, size, None))
             box = view.addViewBox(lockAspect=True, invertY=True, colspan=span)
-            box.addItem(pg.ImageItem(rgb.transpose(1, 0, 2)))  # ImageItem takes (x, y, rgb)
+            box.addItem(image)
             box.autoRange(padding=0)
+            self.pictures.append((name, image, size))
             return box
         return build
+
+    def _render(self, name, size, t):
+        """The exporter's picture of panel ``name`` with step ``t`` marked, as ImageItem wants it (x, y, rgb)."""
+        from rnnviz.export.figures import figure
+        from rnnviz.export.frames import rasterize
+
+        scene = figure(self.trace, [name], size, history=self.history, k=self.k, sample=self.sample, t=t, title="")
+        return np.ascontiguousarray(rasterize(scene)[..., :3].transpose(1, 0, 2))
 
     def _cursor(self, plot, pg):
         line = pg.InfiniteLine(pos=1, angle=90, pen=pg.mkPen("#f28e1c", width=2))
@@ -159,6 +164,8 @@ class InteractiveFigure:
         self.t = int(min(max(t, 0), self.trace.seq_len - 1))
         for line in self.cursors:
             line.setValue(self.t + 1)
+        for name, image, size in self.pictures:  # the exporter marks the step itself (~10-50 ms each)
+            image.setImage(self._render(name, size, self.t))
         if self.slider.value != self.t + 1:
             self.slider.value = self.t + 1
         self.view.request_draw()
