@@ -177,7 +177,8 @@ def _onnx_file(tmp_path, layers=2, direction="bidirectional", head=True, lbr=0, 
             nodes.append(helper.make_node("Transpose", [f"Y{layer}"], [f"Yt{layer}"], perm=[0, 2, 1, 3]))
             nodes.append(helper.make_node("Reshape", [f"Yt{layer}", "flat"], [f"h{layer}"]))
             inp = f"h{layer}"
-    const("flat", np.array([0, 0, -1], np.int64))
+    if any(n.op_type == "Reshape" for n in nodes):
+        const("flat", np.array([0, 0, -1], np.int64))
     out = inp
     if head:
         const("Wy", rng.standard_normal((D * H, O)).astype(np.float32))
