@@ -6,7 +6,15 @@ import torch
 from torch import nn
 
 from rnnviz.core.cells.base import TANH_RANGE, CellSpec, GateSpec
-from rnnviz.core.cells.loops import as_torch, cat, loop_arrays, recurrent_product, sig_bwd, time_order
+from rnnviz.core.cells.loops import (
+    SMALL_SCAN,
+    as_torch,
+    cat,
+    loop_arrays,
+    recurrent_product,
+    sig_bwd,
+    time_order,
+)
 
 
 def gru_step(x_t, h, weights, activation="tanh"):
@@ -38,44 +46,59 @@ def gru_layer_forward(layer_in, weights, activation="tanh"):
 
 def gru_forward(x, Hs, h_prev, weights, d, activation="tanh"):
     """Every gate for all steps at once from x (T, B, I) and h_{t−1} (T, B, H), and the factors
-    the backward pass multiplies by."""
+    the backward pass multiplies by, gate-major (3, T, B, H): every gate a contiguous block, on
+    which the elementwise work runs 2-4x faster than on slices of (T, B, 3H) rows."""
     W_xh, W_hh, b_xh, b_hh = weights
     T, B, H = Hs.shape
-    xa = torch.addmm(b_xh, x.reshape(T * B, -1), W_xh.T).view(T, B, 3 * H)  # input side [r, z, n]
-    ha = torch.addmm(b_hh, h_prev.reshape(T * B, H), W_hh.T).view(T, B, 3 * H)  # hidden side
-    rz = torch.sigmoid(xa[..., :2 * H] + ha[..., :2 * H])
-    r, z = rz[..., :H], rz[..., H:]  # (T, B, H) each
-    hn = ha[..., 2 * H:]
-    n = torch.tanh(torch.addcmul(xa[..., 2 * H:], r, hn))
+    xa, ha = x.new_empty(3, T, B, H), x.new_empty(3, T, B, H)  # input and hidden side [r, z, n]
+    x_rows, h_rows = x.reshape(T * B, -1), h_prev.reshape(T * B, H)
+    for k in range(3):
+        blk = slice(k * H, (k + 1) * H)
+        torch.addmm(b_xh[blk], x_rows, W_xh[blk].T, out=xa[k].view(T * B, H))
+        torch.addmm(b_hh[blk], h_rows, W_hh[blk].T, out=ha[k].view(T * B, H))
+    rz = xa[:2].add_(ha[:2]).sigmoid_()  # in place: the input side's r, z are not needed again
+    r, z = rz[0], rz[1]  # (T, B, H) each
+    hn = ha[2]
+    n = xa[2].addcmul_(r, hn).tanh_()
     P1 = (1 - z) * (1 - n * n)  # ∂h/∂(n pre-activation)
     Gx = torch.empty_like(xa)  # dh → input-side pre-activation grads [r, z, n]
-    sig_bwd(P1 * hn, r, grad_input=Gx[..., :H])
-    sig_bwd(h_prev - n, z, grad_input=Gx[..., H:2 * H])  # ∂h/∂z = h_{t−1} − n
-    Gx[..., 2 * H:] = P1
+    sig_bwd(P1 * hn, r, grad_input=Gx[0])
+    sig_bwd(h_prev - n, z, grad_input=Gx[1])  # ∂h/∂z = h_{t−1} − n
+    Gx[2] = P1
     Gh = Gx.clone()  # the hidden side: its n block is gated by r
-    Gh[..., 2 * H:] *= r
+    Gh[2] *= r
     return {"gates": {"r": r, "z": z, "n": n}, "Gx": Gx, "Gh": Gh}
 
 
 def gru_backward(saved, direct, weights, d):
-    """BPTT: dh_{t−1} = W_hhᵀ dz^h_t + z_t ⊙ dh_t. direct (T, B, H) arrives from above.
+    """BPTT: dh_{t−1} = W_hhᵀ dz^h_t + z_t ⊙ dh_t. direct (T, B, H) arrives from above;
+    ``saved["Gx"]``, ``saved["Gh"]`` gate-major (3, T, B, H).
 
     Returns dL/dh_t (T, B, H), no dL/dc, the input-side pre-activation grads (T, B, 3H) and
     the hidden-side ones (T, B, 3H) — they differ in the n block, which Γ_r gates."""
     (dd, Gh, Z), xp = loop_arrays(direct, saved["Gh"], saved["gates"]["z"])
-    times_w = recurrent_product(weights[1], xp, dd.shape[1])
+    T, B, H = dd.shape
+    times_w = recurrent_product(weights[1], xp, B)
     join = cat(xp)
     mul = xp.mul if xp is torch else xp.multiply
-    dH, DZH = xp.empty_like(dd), xp.empty_like(Gh)
+    dH = xp.empty_like(dd)
+    DZH = dd.new_empty((T, B, 3 * H)) if xp is torch else xp.empty((T, B, 3 * H), dd.dtype)  # rows W_hh takes
+    DZH3 = DZH.reshape(T, B, 3, H).swapaxes(1, 2)  # (T, 3, B, H) view of the rows
+    small = B * H <= SMALL_SCAN  # as in lstm_backward: multiply straight into the blocks when small
     dh_rec = xp.zeros_like(dd[0])  # (B, H) arriving through time
-    for t in time_order(len(dd), d, backward=True):
+    for t in time_order(T, d, backward=True):
         dh = dH[t]  # computed in place in the result: no temporaries
         xp.add(dd[t], dh_rec, out=dh)
-        mul(join((dh, dh, dh), 1), Gh[t], out=DZH[t])  # hidden-side pre-activation grads (B, 3H)
+        if small:
+            mul(dh, Gh[:, t], out=DZH3[t])  # hidden-side pre-activation grads
+        else:
+            mul(join((dh, dh, dh), 1).reshape(B, 3, H), Gh[:, t].swapaxes(0, 1), out=DZH[t].reshape(B, 3, H))
         dh_rec = times_w(DZH[t])
         dh_rec += dh * Z[t]
     dH, DZH = as_torch(dH, DZH)
-    return dH, None, torch.cat([dH, dH, dH], 2).mul_(saved["Gx"]), DZH
+    dzx = dH.new_empty(T, B, 3 * H)  # input side: dh ⊙ Gx, as (T, B, 3H) rows
+    torch.mul(dH.unsqueeze(2), saved["Gx"].permute(1, 2, 0, 3), out=dzx.view(T, B, 3, H))
+    return dH, None, dzx, DZH
 
 
 SPEC = CellSpec(

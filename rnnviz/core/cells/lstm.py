@@ -7,6 +7,7 @@ from torch import nn
 
 from rnnviz.core.cells.base import TANH_RANGE, CellSpec, GateSpec
 from rnnviz.core.cells.loops import (
+    SMALL_SCAN,
     as_torch,
     cat,
     loop_arrays,
@@ -95,13 +96,21 @@ def lstm_backward(saved, direct, weights, d):
     dH, dC = xp.empty_like(dd), xp.empty_like(dd)
     DZ = dd.new_empty((T, B, 4 * H)) if xp is torch else xp.empty((T, B, 4 * H), dd.dtype)  # the rows W_hh takes
     dh_rec, dc_rec = xp.zeros_like(dd[0]), xp.zeros_like(dd[0])  # (B, H) arriving through time
+    # dL/d[z_i, z_f, z_g, z_o] as (B, 4H) rows from the gate-major factors G[:, t] (4, B, H): small
+    # steps multiply straight into the rows' gate blocks, larger ones join [dc, dc, dc, dh] first
+    # (measured: each is ~15% faster on its side of B·H = SMALL_SCAN)
+    small = B * H <= SMALL_SCAN
+    DZ4, G_ifg, G_o = DZ.reshape(T, B, 4, H).swapaxes(1, 2), G[:3], G[3]  # (T, 4, B, H) view of the rows
     for t in time_order(T, d, backward=True):
         dh, dc = dH[t], dC[t]  # computed in place in the results: no temporaries
         xp.add(dd[t], dh_rec, out=dh)
         mul(dh, A[t], out=dc)
         dc += dc_rec
-        # dL/d[z_i, z_f, z_g, z_o] as (B, 4H) rows, from the gate-major factors G[:, t] (4, B, H)
-        mul(join((dc, dc, dc, dh), 1).reshape(B, 4, H), G[:, t].swapaxes(0, 1), out=DZ[t].reshape(B, 4, H))
+        if small:
+            mul(dc, G_ifg[:, t], out=DZ4[t, :3])
+            mul(dh, G_o[t], out=DZ4[t, 3])
+        else:
+            mul(join((dc, dc, dc, dh), 1).reshape(B, 4, H), G[:, t].swapaxes(0, 1), out=DZ[t].reshape(B, 4, H))
         dh_rec = times_w(DZ[t])
         mul(dc, F[t], out=dc_rec)
     dH, dC, DZ = as_torch(dH, dC, DZ)
