@@ -141,3 +141,19 @@ def test_three_d_view_turns_three_components_onto_the_screen_and_a_drag_rotates_
     pts, _ = view.portrait.place(res.fixed)
     assert view.pcs == (0, 1, 3) and np.allclose(view._fp_xy, pts[:, [0, 1, 3]] @ rotation(0.4, 0.2))
     assert np.allclose(stored_fixed_points(trace).view["rotation"], rotation(0.4, 0.2))
+
+
+def test_best_view_shows_every_corner_of_a_cube_apart():
+    import itertools
+
+    from rnnviz.dynamics.portrait import best_view
+
+    cube = np.array(list(itertools.product([-1.0, 1.0], repeat=3)))
+
+    def closest(az, el):
+        xy = cube @ rotation(az, el)
+        return np.linalg.norm(xy[:, None] - xy[None], axis=-1)[np.triu_indices(8, 1)].min()
+
+    assert closest(0.0, 0.0) < 1e-9  # seen flat along an axis, corners hide behind each other
+    az, el = best_view(cube)
+    assert closest(az, el) > 1.0 and closest(az, el) >= closest(0.6, 0.35)

@@ -2,7 +2,6 @@
 model, and the lesson that opens on it."""
 
 import numpy as np
-import pytest
 import torch
 
 import rnnviz
@@ -104,11 +103,29 @@ def test_lstm_state_choice_and_hover(qtbot):
     assert len(view.fp_items.data) == len(res.fixed)
 
 
-@pytest.mark.parametrize("present", [False, True])
-def test_lesson_blackbox_opens_on_the_dynamics_panel(qtbot, present):
+def test_lesson_blackbox_shows_the_cube_of_memories_found_in_3d(make_window):
+    """The lesson's run (as ``--lesson blackbox --screenshot`` does it): trained, the fixed points
+    found before it returns, eight memories drawn apart in the 3-D view — also in presentation mode."""
     from rnnviz.app.lessons import load_lesson
+    from rnnviz.qt.presentation import apply_presentation
 
     lesson = load_lesson("blackbox")
     assert lesson.panels[0] == "dynamics" and lesson.config.task.name == "flipflop"
     assert lesson.config.model.cell == "gru" and 16 <= lesson.config.model.hidden_size <= 64
+    assert lesson.check == {**lesson.check, "kind": "fixed_points", "view": "3d"}
     torch.manual_seed(0)
+    win = make_window(lesson.config, size=(1600, 1000))
+    win.lesson_controller.run_sync(lesson)
+    view = win.views["dynamics"]
+    assert win.state.panel == "dynamics" and view.three_d and view.check_3d.isChecked()
+    res = view.result
+    assert res is not None, view.status.text()
+    assert res.fixed.count("stable") == 8 and res.fixed.count("saddle") >= 1, res.fixed.summary()
+    assert len(view.fp_items.data) == len(res.fixed) and "8 stable" in view.status.text()
+    stable = view._fp_xy[[i for i, k in enumerate(res.fixed.kinds) if k == "stable"]]
+    d = np.linalg.norm(stable[:, None] - stable[None], axis=-1)[np.triu_indices(8, 1)]
+    span = np.ptp(stable, axis=0).max()
+    assert d.min() > 0.1 * span  # no memory hides behind another at the chosen angle
+    apply_presentation(win)
+    assert view.result is res and len(view.fp_items.data) == len(res.fixed)
+    assert view.glw.minimumSizeHint().width() < 400  # titles do not force the panel wider than the window

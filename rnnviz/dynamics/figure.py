@@ -70,12 +70,8 @@ def draw_phase_portrait(scene: Scene, box: Box, states_pc: np.ndarray, fixed_pc:
 
     xy = on_screen(states_pc, pcs, rot)  # (T, B, 2)
     fxy = on_screen(np.asarray(fixed_pc), pcs, rot).reshape(-1, 2)
-    if rot is not None:  # a fixed square around the centre, whatever the angle
-        r = float(np.sqrt((np.asarray(states_pc)[..., list(pcs[:3])] ** 2).sum(-1)).max()) if xy.size else 1.0
-        xr = yr = (-1.06 * r, 1.06 * r)
-    else:
-        pts = np.concatenate([xy.reshape(-1, 2), fxy])
-        xr, yr = _range(pts[:, 0]), _range(pts[:, 1])
+    pts = np.concatenate([xy.reshape(-1, 2), fxy])  # every step, not only those drawn: GIF frames keep their axes
+    xr, yr = _range(pts[:, 0]), _range(pts[:, 1])
     a, b = pcs[0], pcs[1]
     xl, yl = labels or ((f"PC{a + 1}", f"PC{b + 1}") if rot is None else
                         (", ".join(f"PC{i + 1}" for i in pcs[:3]) + " turned in 3-D", ""))

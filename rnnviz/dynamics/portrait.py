@@ -87,6 +87,24 @@ def rotation(azimuth: float, elevation: float) -> np.ndarray:
     return np.array([[ca, se * sa], [0.0, ce], [sa, -se * ca]])
 
 
+def best_view(points3: np.ndarray, n_azimuth: int = 36, n_elevation: int = 15) -> tuple[float, float]:
+    """(azimuth, elevation) that best separates ``points3`` (n, 3) on the screen: the largest
+    smallest distance between any two of them (a grid search) — the cube of the flip-flop's eight
+    memories seen at an angle where no corner hides behind another."""
+    pts = np.asarray(points3, dtype=np.float64).reshape(-1, 3)
+    if len(pts) < 2:
+        return 0.0, 0.0
+    best, angles = -1.0, (0.0, 0.0)
+    iu = np.triu_indices(len(pts), 1)
+    for az in np.linspace(0, np.pi, n_azimuth, endpoint=False):  # az + π is the mirror image
+        for el in np.linspace(-1.3, 1.3, n_elevation):
+            xy = pts @ rotation(az, el)
+            d = np.linalg.norm(xy[:, None] - xy[None], axis=-1)[iu].min()
+            if d > best + 1e-12:
+                best, angles = d, (float(az), float(el))
+    return angles
+
+
 def on_screen(coords: np.ndarray, pcs, rot: np.ndarray | None = None) -> np.ndarray:
     """(…, P) coordinates → (…, 2): components ``pcs[:2]`` as they are, or with ``rot`` (3, 2)
     the three components ``pcs[:3]`` turned onto the screen (a 3-D view drawn in 2-D)."""

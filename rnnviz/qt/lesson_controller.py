@@ -152,13 +152,14 @@ class LessonController(QObject):
         """Run the lesson's action on this thread and install its results (screenshots, tests)."""
         lesson = self._with_window_config(lesson if lesson is not None else self.current)
         result = run_action(lesson)
-        self.install_results(lesson, result)
+        self.install_results(lesson, result, wait=True)
         return result
 
-    def install_results(self, lesson: Lesson, result: LessonResult) -> None:
+    def install_results(self, lesson: Lesson, result: LessonResult, wait: bool = False) -> None:
         """Install what the action produced: the trained model and trace, the loss history, the
         compared runs, sampled text (or the lesson's sentences classified) and a ball's
-        extrapolation in the predictions view; then the lesson's telling tab and cursor."""
+        extrapolation in the predictions view; then the lesson's telling tab and cursor, and for
+        a fixed-point lesson the search in the Dynamics panel (``wait``: finished on return)."""
         state, window = self.state, self.window
         classes = (result.probe.meta or {}).get("classes")
         for run in result.runs:
@@ -186,6 +187,9 @@ class LessonController(QObject):
         if panel is not None:
             window.show_view(panel)
         set_telling_cursor(state, lesson)
+        if lesson.check.get("kind") == "fixed_points" and "dynamics" in window.views:
+            # the lesson's point is the memories: find them (``wait``: before a screenshot is taken)
+            window.views["dynamics"].show_lesson_point(lesson.check, wait=wait)
         kind, steps = result.kind, result.steps
         done = {"record": "recorded", "train": f"trained {steps} steps", "sample": f"trained {steps} steps, sampled",
                 "compare": f"compared ({steps} steps each)"}.get(kind, kind)

@@ -24,10 +24,10 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from rnnviz.dynamics.panel import DynamicsResult, analyse_trace, store_fixed_points
-from rnnviz.dynamics.portrait import Portrait, on_screen, portrait, rotation
+from rnnviz.dynamics.portrait import Portrait, best_view, on_screen, portrait, rotation
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView, make_cursor, style_plot
-from rnnviz.qt.views.dynamics_paint import RotateViewBox, paint_paths
+from rnnviz.qt.views.dynamics_paint import RotateViewBox, free_title_width, paint_paths
 from rnnviz.qt.views.dynamics_worker import AnalysisMixin
 
 N_PCS = 6
@@ -60,6 +60,8 @@ class DynamicsView(AnalysisMixin, TraceView):
         self.input_choice = "zero"
         self.selected = 0
         self._busy = False
+        self._dragged = False  # the image was painted coarse during a drag
+        self._turn_when_found = False  # a lesson's 3-D view waits for the memories to pick its angle
         self._fp_xy = np.zeros((0, 2))
         self._xy = None  # (T, B, 2) trajectories on screen for the current components / rotation
         bar = QWidget()
@@ -89,14 +91,21 @@ class DynamicsView(AnalysisMixin, TraceView):
         self.find_button.clicked.connect(lambda: self.analyse())
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        # two rows: one would make the panel wider than a 1280-pixel window gives it in presentation mode
         for w in (QLabel("x:"), self.pc_x, QLabel("y:"), self.pc_y, self.z_label, self.pc_z, self.check_3d,
-                  self.part_label, self.part_box, QLabel("for:"), self.input_box, self.find_button):
+                  self.part_label, self.part_box):
             row.addWidget(w)
         row.addStretch(1)
+        bar2 = QWidget()
+        row2 = QHBoxLayout(bar2)
+        row2.setContentsMargins(4, 0, 4, 0)
+        for w in (QLabel("fixed points for:"), self.input_box, self.find_button):
+            row2.addWidget(w)
+        row2.addWidget(self.status, 1)
         self.z_label.hide()
         self.pc_z.hide()
         self._layout.addWidget(bar)
-        self._layout.addWidget(self.status)
+        self._layout.addWidget(bar2)
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground(theme.background())
@@ -122,10 +131,10 @@ class DynamicsView(AnalysisMixin, TraceView):
         self.markers = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=1), brush=theme.color("cursor"))
         self.markers.setZValue(20)  # under the fixed points: 32 markers must not hide a memory
         self.fp_dirs = pg.PlotCurveItem(pen=pg.mkPen(KIND_BRUSH["saddle"], width=2.5), connect="pairs")
-        self.fp_items = pg.ScatterPlotItem(size=14, hoverable=True)
+        self.fp_items = pg.ScatterPlotItem(size=12, hoverable=True)
         self.fp_items.setZValue(25)
         self.fp_items.sigClicked.connect(self._on_fp_clicked)
-        self.fp_ring = pg.ScatterPlotItem(size=24, pen=pg.mkPen(theme.color("select"), width=3), brush=None)
+        self.fp_ring = pg.ScatterPlotItem(size=21, pen=pg.mkPen(theme.color("select"), width=3), brush=None)
         self.hover = pg.TextItem("", anchor=(0, 1), color=theme.foreground(), fill=pg.mkBrush(255, 255, 255, 220))
         self.hover.setZValue(40)
         # 3-D: the three components' axes from the centre, so a rotated view can be read
@@ -158,6 +167,7 @@ class DynamicsView(AnalysisMixin, TraceView):
         # an axis with a grid spans its whole plot, so every marker move repainted it: replaying
         # its QPicture (ticks, labels, grid lines) cost ~8 ms per axis per step; cached, it is a blit
         for plot in (self.pplot, self.eig, self.band):
+            free_title_width(plot)
             for side in ("left", "bottom", "top", "right"):
                 plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._restyle()
@@ -176,12 +186,12 @@ class DynamicsView(AnalysisMixin, TraceView):
     def _restyle(self) -> None:
         style_plot(self.pplot, "", "", "Phase portrait")
         self._axis_labels()
-        style_plot(self.eig, "Im λ", "Re λ", "Eigenvalues vs unit circle")
+        style_plot(self.eig, "Im λ", "Re λ", "Eigenvalues λ vs unit circle")
         style_plot(self.band, "", "time step t")
         # the key is the title, in the curves' colours: a legend box would sit on the curves
         c0, c1 = theme.series_color(0).name(), theme.series_color(1).name()
-        self.band.setTitle(f"Why the gradient vanishes: <span style='color:#7890c8'>band = singular values of "
-                           f"∂h<sub>t</sub>/∂h<sub>t−1</sub></span> · <span style='color:{c0}'>σ<sub>max</sub> "
+        self.band.setTitle(f"Why the gradient vanishes: <span style='color:#7890c8'>σ("
+                           f"∂h<sub>t</sub>/∂h<sub>t−1</sub>)</span> · <span style='color:{c0}'>σ<sub>max</sub> "
                            f"∂h<sub>T</sub>/∂h<sub>t</sub></span> · "
                            f"<span style='color:{c1}'>‖∂L/∂h<sub>t</sub>‖</span>",
                            color=theme.foreground().name(), size=f"{theme.font_px(10)}pt")
@@ -189,20 +199,20 @@ class DynamicsView(AnalysisMixin, TraceView):
         self.hover.setFont(theme.font(9))
         self.triad.setPen(theme.pen(theme.foreground(), 1.5))
         for label in self.triad_labels:
-            label.setFont(theme.font(10, bold=True))
+            label.setFont(theme.font(9, bold=True))
             label.setColor(theme.foreground())
         # below this the three plots are unreadable (presentation mode gives the graph 60%)
-        self.glw.setMinimumHeight(int(330 * theme.scale()))
+        self.glw.setMinimumHeight(int(280 * theme.scale()))
 
     def _axis_labels(self) -> None:
         style = {"color": theme.foreground().name(), "font-size": f"{theme.font_px(10)}pt"}
         a, b, c = self.pcs
         ex = self.portrait.projection.explained if self.portrait is not None else None
         if self.three_d:
-            names = ", ".join(f"PC{i + 1}" + (f" {ex[i]:.0%}" if ex is not None else "") for i in (a, b, c))
-            self.pplot.setLabel("bottom", f"{names} of variance — drag to rotate", **style)
+            names = " · ".join(f"PC{i + 1}" + (f" {ex[i]:.0%}" if ex is not None else "") for i in (a, b, c))
+            self.pplot.setLabel("bottom", names, **style)
             self.pplot.setLabel("left", "", **style)
-            self.pplot.setTitle("Phase portrait in 3-D", color=theme.foreground().name(),
+            self.pplot.setTitle("Phase portrait in 3-D: drag to rotate", color=theme.foreground().name(),
                                 size=f"{theme.font_px(10)}pt")
             return
         self.pplot.setTitle("Phase portrait", color=theme.foreground().name(), size=f"{theme.font_px(10)}pt")
@@ -248,10 +258,35 @@ class DynamicsView(AnalysisMixin, TraceView):
             self.check_3d.setChecked(self.three_d)
             self.check_3d.blockSignals(False)
         self.rot_box.rotating = self.three_d
+        for side in ("left", "bottom"):  # screen coordinates of a turned view: numbers that mean nothing
+            self.pplot.getAxis(side).setStyle(showValues=not self.three_d)
         self.z_label.setVisible(self.three_d)
         self.pc_z.setVisible(self.three_d)
         self._axis_labels()
         self._redraw()
+
+    def show_lesson_point(self, check: dict, wait: bool = False) -> None:
+        """A fixed-point lesson's point: its view (``check["view"] = "3d"``, optional
+        ``azimuth`` / ``elevation`` in degrees) and the search for the session model's fixed points."""
+        if check.get("view") == "3d":
+            if "azimuth" in check or "elevation" in check:
+                self.set_three_d(True, np.radians(float(check.get("azimuth", np.degrees(START_VIEW[0])))),
+                                 np.radians(float(check.get("elevation", np.degrees(START_VIEW[1])))))
+            else:  # the angle that shows every memory apart, once they are found
+                self.set_three_d(True)
+                self._turn_when_found = True
+        self.analyse(wait=wait)
+
+    def turn_to_separate(self) -> None:
+        """Turn the 3-D view so the stable fixed points (the memories) lie as far apart on the
+        screen as they can (:func:`rnnviz.dynamics.portrait.best_view`)."""
+        res = self.result
+        if res is None or self.portrait is None:
+            return
+        pts, _ = self.portrait.place(res.fixed)
+        stable = [i for i, k in enumerate(res.fixed.kinds) if k == "stable"]
+        if len(stable) >= 2:
+            self.set_three_d(True, *best_view(pts[stable][:, list(self.pcs)]))
 
     def rotate_by(self, d_azimuth: float, d_elevation: float) -> None:
         """Turn the 3-D view (radians); the elevation stops at ±90°."""
@@ -294,13 +329,13 @@ class DynamicsView(AnalysisMixin, TraceView):
         xs, ys = self._xy[..., 0], self._xy[..., 1]
         fin = np.isfinite(xs) & np.isfinite(ys)
         if fin.any():
-            if self.three_d:  # a fixed square around the centre: the view does not jump as it turns
-                r = float(np.sqrt((C[..., list(self.pcs)][fin] ** 2).sum(-1)).max()) or 1.0
-                xr = yr = (-1.06 * r, 1.06 * r)
-            else:
-                xr, yr = _padded(xs[fin].min(), xs[fin].max()), _padded(ys[fin].min(), ys[fin].max())
+            xr, yr = _padded(xs[fin].min(), xs[fin].max()), _padded(ys[fin].min(), ys[fin].max())
+            if fast and self._raster_args is not None:  # while dragging the view only grows: no jumping
+                (a0, a1), (b0, b1) = self._raster_args[2], self._raster_args[3]
+                xr, yr = (min(a0, xr[0]), max(a1, xr[1])), (min(b0, yr[0]), max(b1, yr[1]))
             self._raster(xs, ys, xr, yr, width=450 if fast else None)
-            if fast:
+            self._dragged = fast
+            if fast:  # fitted again, at full size, when the drag stops
                 self._raster_timer.start()
             # the range is set once per view: no auto-range work while the cursor moves
             self.pplot.enableAutoRange(False)
@@ -312,20 +347,23 @@ class DynamicsView(AnalysisMixin, TraceView):
         self._move()
 
     def _draw_triad(self) -> None:
+        """3-D: the three components' axes as a small key in the lower-left corner (in the middle
+        they would sit on the memories)."""
         if not self.three_d or self.portrait is None:
             self.triad.setData([], [])
             for label in self.triad_labels:
                 label.setText("")
             return
-        C = self.portrait.coords[..., list(self.pcs)]
-        r = 0.3 * float(np.nanmax(np.abs(C))) or 1.0
-        ends = np.eye(3) * r @ self.rot  # (3, 2): each component's unit axis on screen
-        seg = np.zeros((6, 2))
+        (x0, x1), (y0, y1) = self.pplot.getViewBox().viewRange()  # wider than the data: the aspect is locked
+        r = 0.09 * min(x1 - x0, y1 - y0)
+        origin = np.array([x0 + 0.04 * (x1 - x0) + 1.7 * r, y0 + 0.04 * (y1 - y0) + 1.5 * r])  # room for labels
+        ends = origin + np.eye(3) * r @ self.rot  # (3, 2): each component's unit axis on screen
+        seg = np.repeat(origin[None], 6, axis=0)
         seg[1::2] = ends
         self.triad.setData(seg[:, 0], seg[:, 1], connect="pairs")
         for label, end, i in zip(self.triad_labels, ends, self.pcs, strict=True):
             label.setText(f"PC{i + 1}")
-            label.setPos(*(end * 1.15))
+            label.setPos(*(origin + (end - origin) * 1.45))
 
     def _raster(self, X: np.ndarray, Y: np.ndarray, xr, yr, width: int | None = None) -> None:
         """Paint the (T, B) trajectories into the image item, placed in data coordinates."""
@@ -341,6 +379,10 @@ class DynamicsView(AnalysisMixin, TraceView):
         return int(np.clip(1.5 * max(self.pplot.getViewBox().width(), 300), 450, 2400))
 
     def _reraster(self) -> None:
+        if self._dragged:
+            self._redraw()
+            return
+        self._draw_triad()  # its corner moved with the plot's size
         if self._raster_args is None:
             return
         X, Y, xr, yr, w = self._raster_args
@@ -418,8 +460,9 @@ class DynamicsView(AnalysisMixin, TraceView):
         r = max(1.2, 1.1 * float(np.abs(lam).max()))
         self.eig.setRange(xRange=(-r, r), yRange=(-r, r), padding=0.02)
         kind = res.fixed.kinds[i]
-        extra = f", {int(res.fixed.n_unstable[i])} unstable mode(s)" if kind != "stable" else ""
-        self.eig.setTitle(f"Eigenvalues of point {i}: {kind}{extra}, q = {res.fixed.q[i]:.1e}",
+        n = int(res.fixed.n_unstable[i])
+        extra = f" ({n} unstable mode{'s' * (n != 1)})" if kind != "stable" else ""
+        self.eig.setTitle(f"λ of point {i}: {kind}{extra}, q = {res.fixed.q[i]:.0e}",
                           color=theme.foreground().name(), size=f"{theme.font_px(10)}pt")
 
     def _move(self) -> None:

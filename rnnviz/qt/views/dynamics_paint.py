@@ -68,3 +68,19 @@ class RotateViewBox(pg.ViewBox):
         ev.accept()
         d = ev.screenPos() - ev.lastScreenPos()
         self.rotated.emit(float(d.x()) * RADIANS_PER_PIXEL, float(d.y()) * RADIANS_PER_PIXEL)
+
+
+
+def free_title_width(plot: pg.PlotItem) -> None:
+    """Keep ``plot``'s title from setting the plot's minimum width (pyqtgraph sets it to the
+    text's width on every change and resize): a long title would make the panel wider than a
+    small window gives it, and the panel would be cut off at the right instead of the title's ends."""
+    label = plot.titleLabel
+    update = label.updateMin
+
+    def update_min():
+        update()
+        label.setMinimumWidth(0)
+
+    label.updateMin = update_min
+    label.setMinimumWidth(0)

@@ -72,3 +72,6 @@ class AnalysisMixin:
             return  # the run changed while the worker ran: that result is stale
         self.result = res
         self._draw_dynamics()
+        if self._turn_when_found:
+            self._turn_when_found = False
+            self.turn_to_separate()
