@@ -127,5 +127,8 @@ def test_lesson_blackbox_shows_the_cube_of_memories_found_in_3d(make_window):
     span = np.ptp(stable, axis=0).max()
     assert d.min() > 0.1 * span  # no memory hides behind another at the chosen angle
     apply_presentation(win)
-    assert view.result is res and len(view.fp_items.data) == len(res.fixed)
-    assert view.glw.minimumSizeHint().width() < 400  # titles do not force the panel wider than the window
+    try:
+        assert view.result is res and len(view.fp_items.data) == len(res.fixed)
+        assert view.glw.minimumSizeHint().width() < 400  # titles do not force the panel wider than the window
+    finally:
+        apply_presentation(win, False)  # the theme's scale is global: later tests expect 1.0

@@ -279,7 +279,7 @@ class DynamicsView(AnalysisMixin, TraceView):
 
     def turn_to_separate(self) -> None:
         """Turn the 3-D view so the stable fixed points (the memories) lie as far apart on the
-        screen as they can (:func:`rnnviz.dynamics.portrait.best_view`)."""
+        screen as they can (:func:`rnnviz.dynamics.portrait.best_view`), and select a saddle."""
         res = self.result
         if res is None or self.portrait is None:
             return
@@ -287,6 +287,9 @@ class DynamicsView(AnalysisMixin, TraceView):
         stable = [i for i, k in enumerate(res.fixed.kinds) if k == "stable"]
         if len(stable) >= 2:
             self.set_three_d(True, *best_view(pts[stable][:, list(self.pcs)]))
+        saddles = [i for i, k in enumerate(res.fixed.kinds) if k == "saddle"]
+        if saddles:  # its eigenvalue outside the unit circle tells more than a memory's
+            self.select_point(saddles[0])
 
     def rotate_by(self, d_azimuth: float, d_elevation: float) -> None:
         """Turn the 3-D view (radians); the elevation stops at ±90°."""
