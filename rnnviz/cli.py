@@ -63,7 +63,9 @@ _THREADS_HELP = ("torch CPU threads (default: the cores other programs leave fre
 def _add_run_flags(p: argparse.ArgumentParser, out_help: str, steps_help: str) -> None:
     p.add_argument("--config", metavar="FILE", help="run config (.toml or .json); flags below override it")
     m = p.add_argument_group("model")
-    m.add_argument("--cell", help="rnn | lstm | gru (or a registered cell)")
+    from rnnviz.core.cells import CELLS  # the registry, so a newly registered cell is listed too
+
+    m.add_argument("--cell", help=" | ".join(CELLS))
     m.add_argument("--hidden-size", type=int, metavar="H")
     m.add_argument("--num-layers", type=int, metavar="L")
     m.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=None)
