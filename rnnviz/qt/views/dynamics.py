@@ -259,7 +259,8 @@ class DynamicsView(AnalysisMixin, TraceView):
             self.check_3d.blockSignals(False)
         self.rot_box.rotating = self.three_d
         for side in ("left", "bottom"):  # screen coordinates of a turned view: numbers that mean nothing
-            self.pplot.getAxis(side).setStyle(showValues=not self.three_d)
+            self.pplot.getAxis(side).setStyle(showValues=not self.three_d, tickLength=0 if self.three_d else -5)
+        self.pplot.showGrid(x=not self.three_d, y=not self.three_d, alpha=0.15)
         self.z_label.setVisible(self.three_d)
         self.pc_z.setVisible(self.three_d)
         self._axis_labels()
@@ -366,7 +367,11 @@ class DynamicsView(AnalysisMixin, TraceView):
         self.triad.setData(seg[:, 0], seg[:, 1], connect="pairs")
         for label, end, i in zip(self.triad_labels, ends, self.pcs, strict=True):
             label.setText(f"PC{i + 1}")
-            label.setPos(*(origin + (end - origin) * 1.45))
+            v = end - origin
+            n = float(np.hypot(*v))
+            # a foreshortened axis still gets its label well out along its direction: near the
+            # origin the three labels would sit on each other
+            label.setPos(*(origin + v / n * max(1.45 * n, 1.3 * r) if n > 0.05 * r else origin))
 
     def _raster(self, X: np.ndarray, Y: np.ndarray, xr, yr, width: int | None = None) -> None:
         """Paint the (T, B) trajectories into the image item, placed in data coordinates."""
