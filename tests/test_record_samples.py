@@ -1,6 +1,7 @@
 """record(keep_samples=..., memory_budget=...): a Trace keeps some samples, recorded in chunks,
 and still carries the whole batch's loss, per-step gradient norms and parameter gradients."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -200,3 +201,36 @@ def test_the_cli_summary_gives_the_batch_recorded_and_the_samples_kept():
     batch = rnnviz.tasks.adding_problem(seq_len=10, batch_size=6, seed=0)
     assert "T=10 B=6 (samples 0–1 of 6 kept)" in trace_summary(rnnviz.record(model, batch, keep_samples=2), "x.npz")
     assert "T=10 B=6:" in trace_summary(rnnviz.record(model, batch), "x.npz")
+
+
+@pytest.mark.parametrize("layers,bidir", [(1, False), (2, True)])
+def test_the_lstm_forward_loop_equals_the_kernel_and_autograd(layers, bidir, monkeypatch):
+    """Above OWN_LOOP_MIN the LSTM runs its forward as a written-out loop that keeps its gates;
+    forced on at a small size here, it must give what the kernel + recomputed gates and the
+    autograd reference give."""
+    from rnnviz.core.cells import lstm
+
+    torch.manual_seed(4)
+    model = _model("lstm", layers, bidir, O=5)
+    x, y = torch.randn(9, 4, 3), torch.randint(0, 5, (9, 4))
+    kernel = rnnviz.record(model, x, y)
+    ref = rnnviz.record(model, x, y, engine="autograd")
+    calls = []
+
+    def counting(*args):  # counts the directions the loop really ran (None: the kernel did)
+        out = lstm.lstm_run_forward(*args)
+        calls.append(out is not None)
+        return out
+
+    counted = dataclasses.replace(model.spec, run_forward=counting)
+    monkeypatch.setattr(lstm, "OWN_LOOP_MIN", 0)
+    monkeypatch.setattr(model, "spec", counted)
+    own = rnnviz.record(model, x, y)
+    assert calls == [True] * layers * (2 if bidir else 1)
+    for other in (kernel, ref):
+        for name in ("hidden", "cell", "grad_hidden", "grad_cell", "grad_hidden_norm", "grad_cell_norm"):
+            _close(getattr(own, name), getattr(other, name))
+        for g in other.gates:
+            _close(own.gates[g], other.gates[g])
+        for name, v in other.param_grad_norms.items():
+            np.testing.assert_allclose(own.param_grad_norms[name], v, rtol=1e-5, atol=1e-7)

@@ -274,18 +274,18 @@ def _param_grads(spec, sfx, dzx, dzh, inp, h_prev, xh=None):
     ``xh`` (T, B, I+H+1), [x_t, h_{t−1}, 1] side by side (:func:`~rnnviz.core.cells.loops.ones_column`),
     when the cell kept it: with one pre-activation (``dzh is dzx``) every weight and bias
     gradient is then one product."""
-    T, B, H = h_prev.shape
+    T, B = dzx.shape[:2]
     flat_x = dzx.reshape(T * B, -1)
     if xh is not None and dzh is dzx:
         every = (xh.reshape(T * B, -1).T @ flat_x).T  # (G*H, I+H+1); this order is the faster one
-        I = every.shape[1] - H - 1
+        I = inp.shape[2]
         bias = every[:, -1]
         out = {"weight_ih": every[:, :I], "weight_hh": every[:, I:-1], "bias_ih": bias, "bias_hh": bias}
         return {"rnn." + name + sfx: out[name] for name in spec.params}
     out = {"weight_ih": flat_x.T @ inp.reshape(T * B, -1), "bias_ih": flat_x.sum(0)}
     if dzh is not None:
         flat_h = dzh.reshape(T * B, -1)
-        out["weight_hh"] = flat_h.T @ h_prev.reshape(T * B, H)
+        out["weight_hh"] = flat_h.T @ h_prev.reshape(T * B, -1)
         # one pre-activation getting both biases: one sum serves both
         out["bias_hh"] = out["bias_ih"] if dzh is dzx else flat_h.sum(0)
     return {"rnn." + name + sfx: out[name] for name in spec.params}
@@ -303,13 +303,19 @@ def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
         progress.plan(2 * cfg.num_layers * D * x.shape[0])  # forward, then BPTT's loops (one unit a step)
     with torch.no_grad():
         for layer in range(cfg.num_layers):
-            Hs = _layer_forward(model, layer_in, weights[layer])
+            run = [None] * D  # the cell's own forward loop, where it has one and it pays
+            if spec.run_forward is not None:
+                run = [spec.run_forward(layer_in, weights[layer][d], d, cfg.activation) for d in range(D)]
+            Hs = [r[0] for r in run] if None not in run else _layer_forward(model, layer_in, weights[layer])
             layer_inputs.append(layer_in)
             for d in range(D):
-                h_prev = shift(Hs[d], d)
                 hidden.append(Hs[d])
-                h_prevs.append(h_prev)
-                saved.append(spec.forward(layer_in, Hs[d], h_prev, weights[layer][d], d, cfg.activation))
+                if run[d] is not None:
+                    saved.append(run[d][1])
+                    h_prevs.append(None)  # the cell kept [x_t, h_{t−1}, 1] in saved["xh"]
+                else:
+                    h_prevs.append(shift(Hs[d], d))
+                    saved.append(spec.forward(layer_in, Hs[d], h_prevs[-1], weights[layer][d], d, cfg.activation))
                 progress.tick(x.shape[0])
             layer_in = torch.cat(Hs, 2) if D == 2 else Hs[0]
     # the head and the loss: ordinary autograd, they are not recurrent

@@ -78,6 +78,9 @@ class CellSpec:
         pre-activation W_xh x_t + b_xh, dzh that of the hidden side W_hh h_{t−1} + b_hh
         (``dzh is dzx`` when one pre-activation gets both). ``record`` turns them into every
         parameter gradient and the gradient passed to the layer below.
+    run_forward(x (T, B, I), weights, d, activation) -> (Hs (T, B, H), saved) or None: optional,
+        the forward pass and ``forward``'s result in one go (a written-out loop that keeps its
+        gates instead of recomputing them); None where ``layer_forward`` + ``forward`` is faster.
     With forward or backward None, ``record`` uses autograd through ``step`` instead.
     """
 
@@ -100,6 +103,7 @@ class CellSpec:
     forward: Callable | None = field(default=None, compare=False)
     backward: Callable | None = field(default=None, compare=False)
     layer_forward: Callable | None = field(default=None, compare=False)
+    run_forward: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self):
         if not self.name.isidentifier() or self.name != self.name.lower():
