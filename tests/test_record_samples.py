@@ -234,3 +234,19 @@ def test_the_lstm_forward_loop_equals_the_kernel_and_autograd(layers, bidir, mon
             _close(own.gates[g], other.gates[g])
         for name, v in other.param_grad_norms.items():
             np.testing.assert_allclose(own.param_grad_norms[name], v, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("meta", [{"kept_samples": [0, 1, 2]}, {"kept_samples": [3, 1]}, {"kept_samples": [0, 9]},
+                                  {"kept_samples": "0-1"}, {"batch_size": 1}, {"batch_size": "16"},
+                                  {"kept_samples": [0, 1], "batch_size": 1}])
+def test_a_file_whose_kept_samples_do_not_fit_its_arrays_is_refused(tmp_path, meta):
+    from rnnviz.core.trace import TraceFileError
+
+    model = _model("rnn")
+    trace = rnnviz.record(model, torch.randn(5, 6, 3), torch.randn(6, 2), keep_samples=[2, 4])
+    assert Trace.load(trace.save(tmp_path / "ok.npz")).kept_samples == [2, 4]
+    trace.meta.update(meta)
+    path = trace.save(tmp_path / "bad.npz")
+    with pytest.raises(TraceFileError, match="samples|batch size") as info:
+        Trace.load(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)

@@ -168,8 +168,24 @@ def build_trace(cls, arrays: dict, source: str):
     meta = parse_json(str(arrays["meta_json"]), f"{source}: meta_json")
     if not isinstance(meta, dict):
         _fail(source, f"its metadata is a {type(meta).__name__}, not a table")
+    _check_kept(meta, arrays["hidden"].shape[2], source)
     kw["meta"] = meta
     return cls(**kw)
+
+
+def _check_kept(meta: dict, B: int, source: str) -> None:
+    """``meta["kept_samples"]`` / ``meta["batch_size"]`` (a recording that kept some samples) must
+    name B distinct batch indices in order, inside the batch recorded: the views label samples by them."""
+    batch = meta.get("batch_size", B)
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < B:
+        _fail(source, f"its batch size {batch!r} is not a whole number >= the {B} samples it holds")
+    if "kept_samples" not in meta:
+        return
+    kept = meta["kept_samples"]
+    ints = isinstance(kept, list) and all(isinstance(b, int) and not isinstance(b, bool) for b in kept)
+    if (not ints or len(kept) != B or any(kept[j] >= kept[j + 1] for j in range(len(kept) - 1))
+            or (kept and (kept[0] < 0 or kept[-1] >= batch))):
+        _fail(source, f"its kept samples do not name its {B} samples in order within a batch of {batch}")
 
 
 def read_trace(cls, z: SafeZip, source: str, expect: dict | None = None):
