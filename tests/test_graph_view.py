@@ -37,7 +37,13 @@ def make_view(qtbot, trace, size=(1000, 420)):
     v.show()
     qtbot.waitExposed(v)
     v.set_trace(trace)
+    built(qtbot, v)
     return v
+
+
+def built(qtbot, v):
+    """Let the event loop build the rest of the drawn steps (the view builds them in slices)."""
+    qtbot.waitUntil(lambda: not v.building, timeout=20000)
 
 
 def on_screen(v, item):
@@ -52,6 +58,7 @@ def test_fit_shows_the_whole_sequence_of_a_long_run(qtbot, long_run):
     assert v.zoom_mode == "auto" and v.visible_steps[1] - v.visible_steps[0] < 99, \
         "by default a T=100 run shows readable columns, not all of them"
     v.set_zoom_mode("fit")
+    built(qtbot, v)
     port = v.canvas.viewport().rect()
     for n, item in v.node_items.items():
         assert port.contains(on_screen(v, item)), f"{n} is outside the view in fit mode"

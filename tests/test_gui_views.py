@@ -208,6 +208,7 @@ def test_graph_nodes_colours_and_clicks(qtbot, traces):
     v.resize(900, 500)
     v.show()
     v.set_trace(tr)
+    qtbot.waitUntil(lambda: not v.building)  # the drawn steps are built a slice per event-loop turn
     assert set(v.node_items) == set(v.graph.nodes)
     assert len(v.edge_items) == v.graph.number_of_edges()
     assert "W_hh" in {d["weight_name"] for *_, d in v.graph.edges(data=True)}

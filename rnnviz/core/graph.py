@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import threading
 from collections import Counter
 from collections.abc import Hashable
 from types import SimpleNamespace
@@ -313,12 +314,38 @@ def build_graph(cfg: Any, seq_len: int, shape: str = "many-to-many",
     return G
 
 
+#: the graphs built last, by what they depend on (see graph_for_trace)
+_CACHE: dict = {}
+_CACHE_SIZE = 4
+_CACHE_LOCK = threading.Lock()
+
+
 def graph_for_trace(trace, max_steps: int | None = None):
     """The graph of a recorded run: its cell, layers, directions, shape and length (an
     encoder-decoder split by ``meta["enc_len"]`` / ``meta["dec_len"]``; a shape the trace does not
     fit falls back to many-to-many). The one function the window, the lessons and the exporters
     use. ``max_steps``: at most that many steps (an exported window of a long run; many-to-many
-    where the shape cannot be cut)."""
+    where the shape cannot be cut).
+
+    The graph depends only on the architecture and the length, and a T = 5000 graph takes most of
+    a second to build, so the last few are kept: the same arguments return the same graph object,
+    which callers must treat as read-only. (The window's recorder builds it in its background
+    thread, so installing a long run does not build it on the GUI thread.)"""
+    meta = trace.meta or {}
+    key = (trace.cell_type, trace.num_layers, trace.num_directions, meta.get("shape"), trace.seq_len,
+           meta.get("enc_len"), meta.get("dec_len"), max_steps)
+    with _CACHE_LOCK:
+        G = _CACHE.get(key)
+    if G is None:
+        G = _graph_for_trace(trace, max_steps)
+        with _CACHE_LOCK:
+            _CACHE[key] = G
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+    return G
+
+
+def _graph_for_trace(trace, max_steps: int | None):
     cfg = SimpleNamespace(cell=trace.cell_type, num_layers=trace.num_layers,
                           bidirectional=trace.num_directions == 2)
     meta = trace.meta or {}

@@ -80,12 +80,12 @@ def _collect_garbage_on_the_event_loop(app) -> None:
 
     A collection that starts inside, say, QObject::disconnect can destroy a stale Qt object
     whose destructor waits on the mutex disconnect holds: the window freezes for good (seen in
-    our test runs). pyqtgraph's GarbageCollector disables automatic collection and collects
-    once a second from the event loop.
+    our test runs). :class:`~rnnviz.qt.collector.QuietCollector` disables automatic collection
+    and collects from the event loop, the slow collections only while the window is quiet.
     """
-    from pyqtgraph.util.garbage_collector import GarbageCollector
+    from rnnviz.qt.collector import QuietCollector
 
-    app._rnnviz_gc = GarbageCollector(interval=1.0)
+    app._rnnviz_gc = QuietCollector()
 
 
 _NOISE = ("propagateSizeHints",)  # the offscreen platform says this on every window: not news
@@ -186,6 +186,8 @@ def _screenshot(app, window, path: Path) -> int:
     window.show()
     for _ in range(5):
         app.processEvents()
+    window.views["graph"].finish_build()  # the graph draws its steps a slice per event-loop turn
+    app.processEvents()
     ok = False
     try:
         from PySide6.QtCore import QBuffer, QIODevice

@@ -120,6 +120,7 @@ class ExportController(QObject):
     def export_window(self, path) -> bool:
         """The whole window as PNG (a screenshot of the widgets)."""
         try:
+            self.window.views["graph"].finish_build()  # every drawn step in the picture
             pix = self.window.grab()
             buf = QBuffer()
             buf.open(QIODevice.OpenModeFlag.WriteOnly)

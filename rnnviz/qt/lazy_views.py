@@ -13,13 +13,16 @@ class LazyViews(Mapping):
     creates it, and ``on_create(name, view)`` (the window) puts it in its tab and feeds it the
     current state, so it is a real, up-to-date view from the first moment. ``in``, ``len`` and
     iterating the names never create anything; ``values()`` / ``items()`` do (they return every
-    view). :meth:`created` lists only the views made so far (what the window feeds on changes).
+    view). :meth:`created` lists only the views made so far. ``on_access(name, view)`` runs
+    whenever an existing view is handed out: the window brings a view it was not feeding (not in
+    front) up to date there, so ``views[name]`` always shows the current state; :meth:`peek` does not.
     """
 
-    def __init__(self, classes: dict, on_create=None):
+    def __init__(self, classes: dict, on_create=None, on_access=None):
         self._classes = dict(classes)
         self._views: dict = {}
         self._on_create = on_create
+        self._on_access = on_access
 
     def __getitem__(self, name: str):
         view = self._views.get(name)
@@ -28,7 +31,17 @@ class LazyViews(Mapping):
             view = self._views[name] = cls()
             if self._on_create is not None:
                 self._on_create(name, view)
+        elif self._on_access is not None:
+            self._on_access(name, view)
         return view
+
+    def peek(self, name: str):
+        """View ``name`` as it is (None if it was never created): nothing is created or updated."""
+        return self._views.get(name)
+
+    def created_names(self) -> list[str]:
+        """The names of the views made so far, in creation order."""
+        return list(self._views)
 
     def __iter__(self):
         return iter(self._classes)

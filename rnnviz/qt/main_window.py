@@ -37,6 +37,7 @@ from rnnviz.app.panels import PANELS
 from rnnviz.app.state import SessionState
 from rnnviz.core.cells import display_name
 from rnnviz.qt.build_panel import BuildPanel
+from rnnviz.qt.collector import note_activity
 from rnnviz.qt.compare import CompareController
 from rnnviz.qt.export_actions import ExportController
 from rnnviz.qt.lazy_views import LazyViews
@@ -117,7 +118,8 @@ class MainWindow(QMainWindow):
         self._placeholders: dict[str, QWidget] = {}
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.views = LazyViews(VIEW_CLASSES, self._install_view)
+        self.views = LazyViews(VIEW_CLASSES, self._install_view, self._bring_up_to_date)
+        self._stale: dict[str, set[str]] = {}  # view name → what it was not given (not in front)
         central = QWidget()
         vbox = QVBoxLayout(central)
         vbox.setContentsMargins(0, 0, 0, 0)
@@ -192,6 +194,7 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.progress)
 
     def _on_progress(self, value) -> None:
+        note_activity()
         if value is None:
             self.progress.hide()
             return
@@ -211,9 +214,39 @@ class MainWindow(QMainWindow):
         if 0 <= index < self.tabs.count():
             for name, placeholder in self._placeholders.items():
                 if self.tabs.widget(index) is placeholder:
-                    self.views[name]  # creates it; _install_view swaps it into the tab
+                    self.views[name]  # creates it, or brings it up to date; _install_view swaps it in
                     break
             self.state.panel = self.tab_names[index]
+
+    def _in_front(self, name: str) -> bool:
+        """The graph and the tab in front are fed at once; the other views when they are shown."""
+        return name == "graph" or self.tabs.currentWidget() is self.views.peek(name)
+
+    def _feed(self, what: str, fn) -> None:
+        """``fn(view)`` for every created view in front; the others remember ``what`` they missed
+        (a T = 10 000 run installed in ten tabs at once froze the window; now only what is seen
+        is drawn, and a tab catches up when it is shown)."""
+        note_activity()  # no slow garbage collection while the user watches this change
+        for name in self.views.created_names():
+            if self._in_front(name):
+                fn(self.views.peek(name))
+            else:
+                self._stale.setdefault(name, set()).add(what)
+
+    def _bring_up_to_date(self, name: str, view) -> None:
+        """Give ``view`` what it missed while it was not in front, in the order it happened."""
+        missed = self._stale.pop(name, None)
+        if not missed:
+            return
+        s = self.state
+        if "history" in missed:
+            view.set_history(s.history, s.config.train)
+        if "trace" in missed:
+            view.set_trace(s.trace)
+        if "compare" in missed:
+            view.set_compare_runs(s.compare_runs)
+        if s.trace is not None:
+            view.set_cursor(*s.cursor)
 
     def _on_panel_change(self, name: str) -> None:
         if name in self.tab_names:
@@ -311,8 +344,7 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _on_trace_change(self, trace) -> None:
-        for view in self.views.created():
-            view.set_trace(trace)
+        self._feed("trace", lambda view: view.set_trace(trace))
         self._push_cursor()
         self._show_nonfinite(trace)
         if trace is not None:
@@ -339,17 +371,14 @@ class MainWindow(QMainWindow):
         if self.state.trace is None:
             return
         t, phase, k, b = self.state.cursor
-        for view in self.views.created():
-            view.set_cursor(t, phase, k, b)
+        self._feed("cursor", lambda view: view.set_cursor(t, phase, k, b))
 
     def _on_history_change(self, history) -> None:
         train_cfg = self.state.config.train
-        for view in self.views.created():
-            view.set_history(history, train_cfg)
+        self._feed("history", lambda view: view.set_history(history, train_cfg))
 
     def _on_compare_runs_change(self, runs) -> None:
-        for view in self.views.created():
-            view.set_compare_runs(runs)
+        self._feed("compare", lambda view: view.set_compare_runs(runs))
         self._update_actions()
 
     def _on_status_change(self, message: str) -> None:

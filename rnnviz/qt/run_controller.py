@@ -28,10 +28,20 @@ from rnnviz.app.state import SessionState
 from rnnviz.core.cells import display_name
 from rnnviz.core.config import ConfigError
 from rnnviz.core.train import Trainer
+from rnnviz.qt import derived
 from rnnviz.qt.errors import report_unexpected
 from rnnviz.qt.workers import Recorder, TrainWorker
 
 TRACE_INTERVAL = 0.25  # seconds between trace updates while training
+
+
+def _prepared(result):
+    """``result`` after what the views derive from its traces was computed (in the recorder's
+    thread: the GUI thread then only looks it up when the run is installed)."""
+    for run in result if isinstance(result, (list, tuple)) else [result]:
+        if isinstance(run, RunResult):
+            derived.prepare(run.trace)
+    return result
 
 
 class RunController(QObject):
@@ -151,7 +161,7 @@ class RunController(QObject):
         token = self.state.new_run()
         self._job = (token, on_result)
         self._busy_text = busy_text
-        self.recorder.request(job, token)
+        self.recorder.request(lambda: _prepared(job()), token)
         return token
 
     def _on_job_done(self, token: int, result) -> None:

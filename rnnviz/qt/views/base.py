@@ -82,6 +82,8 @@ class TraceView(QWidget):
         compare mode). This default shows the first through :meth:`set_compare`; a view that
         draws several runs overrides it."""
         first = runs[0] if runs else None
+        if first is None and self.compare_trace is None:
+            return  # nothing compared before or now: nothing to redraw
         self.set_compare(first.trace if first is not None else None, first.label if first is not None else "")
 
     # -- helpers ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ import html
 import re
 
 import numpy as np
-from PySide6.QtCore import QPointF, QUrl
+from PySide6.QtCore import QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QTextDocument
 from PySide6.QtWidgets import QTextBrowser
 
@@ -146,20 +146,29 @@ class EquationsView(TraceView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.browser = _MathBrowser()
+        self.browser = _MathBrowser()  # the equations: typeset once per run
         self.browser.setOpenLinks(False)
         self._layout.addWidget(self.browser, 1)
+        # the numbers of the current step, in a box of their own: setting the whole page on
+        # every timeline step laid out every equation image again (~30 ms a step)
+        self.numbers_box = _MathBrowser()
+        self.numbers_box.setOpenLinks(False)
+        self.numbers_box.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.numbers_box.hide()
+        self._layout.addWidget(self.numbers_box, 0)
         self.numbers: dict[str, object] = {}
         self.lines: list[str] = []
         self.html = ""
         self._equations_html = ""
         self.browser.setFont(theme.font(12))
+        self.numbers_box.setFont(theme.font(12))
         self.show_message("")
         self.browser.setHtml("<p>No run yet.</p>")
 
     def _theme_changed(self) -> None:
         super()._theme_changed()
         self.browser.setFont(theme.font(12))
+        self.numbers_box.setFont(theme.font(12))
         if self.trace is not None:
             self.set_trace(self.trace)
 
@@ -185,11 +194,12 @@ class EquationsView(TraceView):
 
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
-        self.browser.images = {}
+        self.browser.images = self.numbers_box.images = {}
         if trace is None:
             self._equations_html, self.numbers, self.lines = "", {}, []
             self.html = "<p>No run yet.</p>"
             self.browser.setHtml(self.html)
+            self.numbers_box.hide()
             return
         cell = trace.cell_type
         spec = CELLS.get(cell)
@@ -217,6 +227,11 @@ class EquationsView(TraceView):
             self.current_time, self.phase, self.current_k, self.current_b)
         self._symbols = {g: self._prose(gate_spec(cell, g).symbol) if gate_spec(cell, g) else g
                          for g in trace.gates}
+        self.browser.setHtml(self._equations_html)
+        # room for the heading and every row of numbers (h, c, each gate, the gradient, the loss)
+        rows = 4 + (trace.cell is not None) + len(trace.gates)
+        self.numbers_box.setFixedHeight(int(rows * 1.45 * QFontMetricsF(theme.font(12)).height()) + 12)
+        self.numbers_box.show()
         self._render()
 
     def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
@@ -250,9 +265,10 @@ class EquationsView(TraceView):
             rows.append(f"L<sub>{t + 1}</sub> = {_fmt(sl)}")
         self.numbers = n
         nums = "".join(f"<div style='margin:2px 0'>{r}</div>" for r in rows)
-        self.html = (f"{self._equations_html}<hr><b>step t = {t + 1}, sample {b}"
-                     f"{'' if tr.hidden.shape[0] == 1 else f', row k = {k}'}:</b>{nums}")
-        self.browser.setHtml(self.html)
+        step = (f"<b>step t = {t + 1}, sample {b}"
+                f"{'' if tr.hidden.shape[0] == 1 else f', row k = {k}'}:</b>{nums}")
+        self.html = f"{self._equations_html}<hr>{step}"
+        self.numbers_box.setHtml(step)
 
 
 __all__ = ["EquationsView", "parse_math", "render_math"]

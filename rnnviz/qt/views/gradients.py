@@ -130,6 +130,8 @@ class GradientFlowView(TraceView):
 
     def set_compare_runs(self, runs) -> None:
         """Every compared run (CompareRun: label, trace, history) beside this one."""
+        if not runs and not self.compare_runs:
+            return  # nothing compared before or now: nothing to redraw
         first = runs[0] if runs else None
         TraceView.set_compare(self, first.trace if first else None, first.label if first else "")
         self.compare_runs = [(r.label or f"run {j + 2}", r.trace) for j, r in enumerate(runs)]

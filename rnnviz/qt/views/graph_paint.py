@@ -79,9 +79,22 @@ class _Styles:
         return p
 
 
-def recolor(view) -> None:
+def _signature(view) -> tuple:
+    return view.phase, view.current_b, view.current_k, (theme.scale(), theme.is_high_contrast())
+
+
+def mark_painted(view) -> None:
+    """Say that every drawn item of ``view`` is painted for its cursor (the next call of
+    :func:`recolor` then repaints only the columns the cursor moves across)."""
+    view._painted = (_signature(view), view.current_time)
+
+
+def recolor(view, only: tuple | None = None) -> None:
     """Colour every drawn node and edge of ``view`` (a GraphView) for its cursor: a brush, pen
-    or label colour is set only where it changed since the last call."""
+    or label colour is set only where it changed since the last call.
+
+    ``only=(nodes, edges)``: colour just those (items just built, or columns given new numbers)
+    and leave what the view knows about the rest alone."""
     if view.trace is None or view.graph is None:
         return
     t, phase, b = view.current_time, view.phase, view.current_b
@@ -118,16 +131,19 @@ def recolor(view) -> None:
         return seq[int(round(255 * min(1.0, max(0.0, (logv - lo) / span))))]
 
     # a step along the timeline changes only the columns between the old and the new cursor
-    sig = (phase, b, view.current_k, key)  # set_trace and _build_items reset view._painted
+    sig = _signature(view)  # set_trace and _build_items reset view._painted
     prev = view._painted
-    view._painted = (sig, t)
-    if prev is not None and prev[0] == sig:
+    if only is not None:
+        nodes, edges = only
+    elif prev is not None and prev[0] == sig:
         cols = [None, *range(min(prev[1], t), max(prev[1], t) + 1)]
         nodes = [n for c in cols for n in view.col_nodes.get(c, ())]
         edges = [e for c in cols for e in view.col_edges.get(c, ())]
     else:
         nodes, edges = list(view.node_items), list(view.edge_items)
         view._bad = set()
+    if only is None:
+        view._painted = (sig, t)
     bad = view._bad
 
     def reached_grad(n):

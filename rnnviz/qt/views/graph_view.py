@@ -16,15 +16,18 @@ network predicts (✓ / ✗ against the target) wherever the task has tokens.
 
 from __future__ import annotations
 
+import time
+from collections import deque
+
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QTransform
+import shiboken6
+from PySide6.QtCore import QPointF, QRectF, QTimer
+from PySide6.QtGui import QBrush, QTransform
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
-    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -33,87 +36,86 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.app.panels import get_panel
-from rnnviz.core.graph import graph_for_trace, row_labels
+from rnnviz.core.graph import TOTAL_LOSS, graph_for_trace, row_labels
 from rnnviz.core.graph_text import step_tokens
 from rnnviz.qt import theme
+from rnnviz.qt.derived import derived, register
 from rnnviz.qt.views.base import TraceView
+from rnnviz.qt.views.graph_canvas import GraphCanvas
 from rnnviz.qt.views.graph_paint import (
     absmax,
     arrow_path,
     bus_path,
     font,
     font_height,
+    mark_painted,
     node_caption,
     node_tooltip,
     recolor,
 )
 from rnnviz.qt.views.graph_widgets import ColorBar, GradientStrip
 
-MAX_NODES = 2500     # more nodes than this: draw a window of steps around the cursor
+MAX_NODES = 1000     # more nodes than this: draw a window of steps around the cursor (at 1000 a
+                     # whole-sequence view draws columns a few pixels wide: the strip above shows more)
 SX, SY = 80.0, 62.0  # scene units per graph unit (column, row)
 RADIUS = 20.0
 LABEL_PX = 15        # node label font, scene units; the zoom decides its size on screen
 READ_PX = 14.0       # on-screen label height the default zoom aims at (× theme scale)
 MIN_PX = 7.5         # never zoom a label below this by default (× theme scale)
 GROW_PX = 10.0       # labels this tall fit: the view asks for the height (× theme scale)
+BUILD_BUDGET_S = 0.006  # GUI-thread time per slice of items: the window answers between slices
+MIN_SLICE = 1        # columns per slice at least, however slow the machine
 EDGE_LABELS = {"W_xh": "W_xh", "W_hh": "W_hh", "W_hy": "W_hy", "c": "c path", "gates": "gates",
                "feedback": "ŷ→x", "sum": "L = Σₜ Lₜ"}
-class _Canvas(QGraphicsView):
-    """The scene's view: wheel zooms, drag pans, a click without a drag picks a node,
-    + / − zoom, 0 shows the whole sequence, 1 the readable default."""
+def _log_norms(g: np.ndarray) -> np.ndarray:
+    """log10 ‖g‖ over the last axis, in float64 (float32 squares of a vanishing gradient are
+    subnormal, and flushed to 0), a few hundred steps at a time so a T = 10 000, H = 1024 trace
+    never needs a float64 copy of itself."""
+    out = np.empty(g.shape[:-1], dtype=np.float64)
+    step = max(1, (1 << 22) // max(1, g.shape[2] * g.shape[3]))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for t in range(0, g.shape[1], step):
+            out[:, t:t + step] = np.log10(np.linalg.norm(g[:, t:t + step].astype(np.float64), axis=-1))
+    return out
 
-    def __init__(self, owner: GraphView):
-        super().__init__()
-        self.owner = owner
-        self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        self.setBackgroundBrush(QBrush(QColor("white")))
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._press = None
 
-    def mousePressEvent(self, event):  # noqa: N802 (Qt naming)
-        self._press = event.position().toPoint() if event.button() == Qt.MouseButton.LeftButton else None
-        super().mousePressEvent(event)
+@register
+def graph_numbers(trace) -> dict:
+    """What the graph colours by, once per trace: mean hₜ (and cₜ) over the units and its colour
+    level, log10 ‖∂L/∂hₜ‖ (and cₜ) per sample and its colour range."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        mean_h = trace.hidden.mean(axis=3)
+        mean_c = trace.cell.mean(axis=3) if trace.cell is not None else None
+    grad_log = _log_norms(trace.grad_hidden)
+    fin = grad_log[np.isfinite(grad_log)]
+    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (-8.0, 0.0)
+    return {"mean_h": mean_h, "mean_c": mean_c, "act_level": absmax(mean_h),
+            "c_level": absmax(mean_c) if mean_c is not None else 1.0, "grad_log": grad_log,
+            "grad_c_log": _log_norms(trace.grad_cell) if trace.grad_cell is not None else None,
+            "grad_levels": (lo, hi if hi > lo else lo + 1.0)}
 
-    def mouseReleaseEvent(self, event):  # noqa: N802
-        super().mouseReleaseEvent(event)
-        pos = event.position().toPoint()
-        if self._press is not None and (pos - self._press).manhattanLength() <= 4:
-            item = self.itemAt(pos)
-            while item is not None and item.data(0) is None:
-                item = item.parentItem()
-            if item is not None:
-                self.owner.click_node(item.data(0))
-        elif self._press is not None:
-            self.owner.panned()
-        self._press = None
 
-    def wheelEvent(self, event):  # noqa: N802
-        steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.owner.zoom_by(1.15 ** steps)
-        event.accept()
+@register
+def _graph(trace):
+    """The recorder's thread builds the graph of a new run (and the views of its edges the
+    drawing asks for)."""
+    G = derived(trace, graph_for_trace)
+    G.in_edges, G.out_edges  # noqa: B018 - networkx makes these on first use
+    return G
 
-    def keyPressEvent(self, event):  # noqa: N802
-        key = event.key()
-        if key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.owner.zoom_by(1.25)
-        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
-            self.owner.zoom_by(1 / 1.25)
-        elif key == Qt.Key.Key_0:
-            self.owner.set_zoom_mode("fit")
-        elif key == Qt.Key.Key_1:
-            self.owner.set_zoom_mode("auto")
-        else:
-            super().keyPressEvent(event)
 
-    def resizeEvent(self, event):  # noqa: N802
-        super().resizeEvent(event)
-        self.owner.relayout()
+@register
+def _first_tokens(trace) -> dict:
+    return derived(trace, step_tokens, 0)  # the sample a new run shows first
+
+
+@register
+def graph_shape(trace) -> tuple:
+    """(x_lo, x_hi, y_lo, y_hi, rows with a step's node) of the trace's graph layout."""
+    G = derived(trace, graph_for_trace)
+    pos = [(d["pos"], d.get("t")) for _, d in G.nodes(data=True)]
+    xs, ys = [p[0] for p, _ in pos], [p[1] for p, _ in pos]
+    return min(xs), max(xs), min(ys), max(ys), frozenset(p[1] for p, t in pos if t is not None)
 
 
 class GraphView(TraceView):
@@ -153,7 +155,10 @@ class GraphView(TraceView):
             self.buttons[key] = b
         self._layout.addLayout(top)
         self.scene = QGraphicsScene(self)
-        self.canvas = _Canvas(self)
+        self._items: list = []      # the scene's top-level items (a new scene retires them)
+        self._graveyard: list = []  # items of retired scenes, deleted a slice at a time
+        self._old_scenes: list = []
+        self.canvas = GraphCanvas(self)
         self.canvas.setScene(self.scene)
         self._layout.addWidget(self.canvas, 1)
         self.info = QLabel(" ")
@@ -184,6 +189,16 @@ class GraphView(TraceView):
         self.grad_log = None
         self.grad_levels = (-8.0, 0.0)
         self.n_bad = 0
+        self._shape = (0.0, 0.0, 0.0, 0.0, frozenset())
+        self._todo: deque = deque()  # ("build" | "refresh" | "labels", column) still to do
+        self._order: list = []
+        self._built: set = set()
+        self._occupied: dict = {}
+        self._labels_placed = False
+        self._view_scale = 1.0
+        self._build_timer = QTimer(self)
+        self._build_timer.setSingleShot(True)
+        self._build_timer.timeout.connect(self._continue_build)
         self._theme_changed()
         self.show_message("No run yet: build a network and record a trace.")
 
@@ -191,7 +206,8 @@ class GraphView(TraceView):
     def set_trace(self, trace) -> None:
         super().set_trace(trace)
         if trace is None:
-            self.scene.clear()
+            self._abandon_build()
+            self._fresh_scene()
             self.node_items, self.label_items, self.edge_items, self.caption_items = {}, {}, {}, {}
             self.graph, self._arch, self._drawn = None, None, None
             self.strip.set_data(None)
@@ -207,36 +223,32 @@ class GraphView(TraceView):
                 trace.seq_len, meta.get("enc_len"), meta.get("dec_len"))
         new_arch = arch != self._arch
         if new_arch:
-            self.graph = graph_for_trace(trace)
+            self.graph = derived(trace, graph_for_trace)  # built in the recorder's thread
+            self._shape = derived(trace, graph_shape)
             self._arch = arch
             self.zoom_mode = "auto"
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            self.mean_h = trace.hidden.mean(axis=3)
-            self.mean_c = trace.cell.mean(axis=3) if trace.cell is not None else None
-            self.act_level = absmax(self.mean_h)
-            self.c_level = absmax(self.mean_c) if self.mean_c is not None else 1.0
-            # float64: float32 squares of a vanishing gradient are subnormal, and flushed to 0
-            self.grad_log = np.log10(np.linalg.norm(trace.grad_hidden.astype(np.float64), axis=3))
-            if trace.grad_cell is not None:
-                self.grad_c_log = np.log10(np.linalg.norm(trace.grad_cell.astype(np.float64), axis=3))
-            else:
-                self.grad_c_log = None
-        fin = self.grad_log[np.isfinite(self.grad_log)]
-        lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (-8.0, 0.0)
-        self.grad_levels = (lo, hi if hi > lo else lo + 1.0)
+        nums = derived(trace, graph_numbers)
+        self.mean_h, self.mean_c = nums["mean_h"], nums["mean_c"]
+        self.act_level, self.c_level = nums["act_level"], nums["c_level"]
+        self.grad_log, self.grad_c_log = nums["grad_log"], nums["grad_c_log"]
+        self.grad_levels = nums["grad_levels"]
         self.current_time, self.phase, self.current_k, self.current_b = self._clamp_cursor(
             self.current_time, self.phase, self.current_k, self.current_b)
-        self.tokens = step_tokens(trace, self.current_b)
+        self.tokens = derived(trace, step_tokens, self.current_b)
         self.strip.set_data(trace.grad_hidden_norm, self.current_k)
-        self._painted = None  # new numbers: every node is recoloured
         if new_arch or self._drawn != self._arch:
             self._layout_and_draw()
             self.updateGeometry()  # a deeper graph may need more height (minimumSizeHint)
-        else:
+        elif self._window_for(self.current_time) != self.window:
             self._ensure_window(self.current_time)
-            self._set_captions()
-            self._recolor()
             self._follow()
+        else:  # the same drawing, new numbers: captions and colours again, column by column
+            built = [c for c in self._order if c in self._built]
+            self._todo.extendleft(reversed([("refresh", c) for c in built]))
+            self._painted = (None, self.current_time)  # nothing is painted for the new numbers yet
+            mark_painted(self)  # the slices repaint the columns the cursor does not
+            self._run_slices(first=True)
+            recolor(self, only=((), ()))  # the colour bar and the caption for the new levels
 
     def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
         old_b, old_k = self.current_b, self.current_k
@@ -245,7 +257,7 @@ class GraphView(TraceView):
             return
         self._ensure_window(self.current_time)
         if self.current_b != old_b:
-            self.tokens = step_tokens(self.trace, self.current_b)
+            self.tokens = derived(self.trace, step_tokens, self.current_b)
             self._set_captions()
         if self.current_k != old_k:
             self.strip.set_selected(self.current_k)
@@ -277,26 +289,144 @@ class GraphView(TraceView):
         if win != self.window:
             self.window = win
             self._build_items()
-            self._recolor()
 
-    # -- drawing -----------------------------------------------------------------------
+    # -- drawing: the items of a column at a time ----------------------------------------
+    @property
+    def building(self) -> bool:
+        """True while columns of the drawn window are still to be built (a slice per event-loop turn)."""
+        return bool(self._todo)
+
+    def finish_build(self) -> None:
+        """Build every remaining column now (a screenshot, an export, a test)."""
+        while self._todo:
+            self._run_slices(budget=None)
+
+    def _abandon_build(self) -> None:
+        self._todo.clear()
+        self._build_timer.stop()
+
     def _build_items(self) -> None:
-        """Every node, label, caption and edge of the drawn steps, at column spacing ``sx``."""
-        self.scene.clear()
+        """Start drawing the window's steps at column spacing ``sx``: the static parts and the
+        scene's size now, then the columns nearest what is on screen, then the rest in slices
+        of at most BUILD_BUDGET_S across event-loop turns, so a T = 5000 run never freezes the
+        window (building all 2500 nodes at once took about a second)."""
+        self._abandon_build()
+        self._fresh_scene()
         self.node_items, self.label_items, self.edge_items, self.caption_items = {}, {}, {}, {}
         self.node_info, self.edge_info, self.col_nodes, self.col_edges = {}, {}, {}, {}
-        self._style, self._painted = {}, None
+        self._occupied, self._built = {}, set()
+        self._style, self._painted, self._bad = {}, None, set()
+        self._labels_placed = False
         self._drawn = self._arch
-        D = int(self.graph.graph.get("num_directions", 1))
-        G = self.graph
         a, b = self.window
         N = self._num_steps()
-        self.radius = r0 = min(RADIUS, 0.42 * self.sx)
-        label_font, cap_font = font(LABEL_PX), font(LABEL_PX * 0.8, italic=True)
-        occupied: list[QRectF] = []
-        for n, d in G.nodes(data=True):
-            if d.get("t") is not None and not a <= d["t"] <= b:
+        self.radius = min(RADIUS, 0.42 * self.sx)
+        self._fonts = (font(LABEL_PX), font(LABEL_PX * 0.8, italic=True))
+        ink = QBrush(theme.color("text"))
+        left = self._add_row_labels(ink)
+        self.scene.setSceneRect(self._scene_extent(left))
+        centre = self.current_time
+        if self.visible_steps[1] > self.visible_steps[0] and self.zoom_mode == "manual":
+            centre = int(sum(self.visible_steps) / 2)
+        centre = min(max(centre, a), b)
+        self._order = sorted(range(a, b + 1), key=lambda c: (abs(c - centre), c))
+        self._order.insert(min(len(self._order), 2 * (b - centre) + 1), None)  # the total loss, at N-1's turn
+        self._todo.extend(("build", c) for c in self._order)
+        self._todo.append(("labels", None))
+        self.window_text = (f"steps {a + 1}–{b + 1} of {N} drawn (the window follows the cursor)"
+                            if (a, b) != (0, N - 1) else f"{N} step{'s' if N != 1 else ''}")
+        self._run_slices(first=True)
+
+    def _add(self, item) -> None:
+        self.scene.addItem(item)
+        self._items.append(item)
+
+    def _fresh_scene(self) -> None:
+        """Draw into a new scene; the old one's items go a slice at a time (clearing a scene of
+        2500 nodes took 100–180 ms in one go)."""
+        old = self.scene
+        old.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # no index to keep while emptying it
+        self._graveyard.extend(self._items)
+        self._items = []
+        self._old_scenes.append(old)
+        self.scene = QGraphicsScene(self)
+        self.canvas.setScene(self.scene)
+        self._build_timer.start(0)
+
+    def _bury(self, budget: float | None) -> None:
+        """Delete items of retired scenes for about ``budget`` seconds (None: all)."""
+        t0 = time.perf_counter()
+        while self._graveyard and (budget is None or time.perf_counter() - t0 < budget):
+            chunk, self._graveyard = self._graveyard[-200:], self._graveyard[:-200]
+            for item in chunk:
+                shiboken6.delete(item)
+        if not self._graveyard:
+            for old in self._old_scenes:
+                old.deleteLater()
+            self._old_scenes = []
+
+    def _run_slices(self, budget: float | None = BUILD_BUDGET_S, first: bool = False) -> None:
+        """Do queued column work for about ``budget`` seconds (None: all of it), then paint
+        what was built and come back on the next event-loop turn if work is left."""
+        t0 = time.perf_counter()
+        if self._graveyard and not first:
+            self._bury(None if budget is None else budget / 2)
+        nodes, edges = [], []
+        done = 0
+        while self._todo:
+            if budget is not None and done >= MIN_SLICE and time.perf_counter() - t0 > budget:
+                break
+            what, c = self._todo.popleft()
+            done += 1
+            if what == "build":
+                n, e = self._build_column(c)
+            elif what == "refresh":
+                n = self.col_nodes.get(c, [])
+                e = self.col_edges.get(c, [])
+                self._set_captions(n)
+            else:
+                self._place_edge_labels()
                 continue
+            nodes += n
+            edges += e
+        if nodes or edges:
+            recolor(self, only=(nodes, edges))
+            if self._painted is None:  # the first slice: all that is built is painted for the cursor
+                mark_painted(self)
+        if self._todo or self._graveyard:
+            if not self._build_timer.isActive():
+                self._build_timer.start(0)
+        elif not first and self.graph is not None and self.node_items:
+            self.panned()
+
+    def _continue_build(self) -> None:
+        self._run_slices()
+
+    def _column_ids(self, c) -> list:
+        """Node ids of column ``c`` (None: the total loss) that the graph has."""
+        if c is None:
+            return [TOTAL_LOSS] if TOTAL_LOSS in self.graph else []
+        G = self.graph
+        L, D = int(G.graph["num_layers"]), int(G.graph["num_directions"])
+        ids = [("x", c)]
+        for layer in range(L):
+            for d in range(D):
+                ids += [("h", layer, d, c), ("c", layer, d, c)]
+        ids += [("y", c), ("L", c)]
+        return [n for n in ids if n in G]
+
+    def _build_column(self, c) -> tuple[list, list]:
+        """The nodes, labels and captions of column ``c`` and every edge between it and the
+        columns already built; returns (nodes, edges) made."""
+        G = self.graph
+        D = int(G.graph.get("num_directions", 1))
+        r0 = self.radius
+        label_font, cap_font = self._fonts
+        occupied = self._occupied.setdefault(c, [])
+        made = self._column_ids(c)
+        label_h = font_height(LABEL_PX)
+        for n in made:
+            d = G.nodes[n]
             px, py = self._scene_pos(n)
             r = r0 * (0.78 if d["kind"] == "c" else 1.0)
             item = QGraphicsEllipseItem(QRectF(px - r, py - r, 2 * r, 2 * r))
@@ -308,7 +438,8 @@ class GraphView(TraceView):
             fit = min(1.0, 1.8 * r / max(br.width(), 1.0), 1.6 * r / max(br.height(), 1.0))
             label.setScale(fit)
             label.setPos(px - br.width() * fit / 2, py - br.height() * fit / 2)
-            self.scene.addItem(item)
+            label.setVisible(fit * label_h * self._view_scale >= 6.5)  # too small to read: the tooltip says it
+            self._add(item)
             self.node_items[n] = item
             self.label_items[n] = label
             self.node_info[n] = (d["kind"], d.get("t"), None if d["kind"] not in ("h", "c") else
@@ -316,53 +447,66 @@ class GraphView(TraceView):
             self.col_nodes.setdefault(d.get("t"), []).append(n)
             occupied.append(item.rect().adjusted(-3, -3, 3, 3))
             if d["kind"] in ("x", "y") and self.sx >= 0.75 * SX:
-                c = QGraphicsSimpleTextItem("")
-                c.setFont(cap_font)
-                c.setZValue(3)
-                self.scene.addItem(c)
-                self.caption_items[n] = c
+                cap = QGraphicsSimpleTextItem("")
+                cap.setFont(cap_font)
+                cap.setZValue(3)
+                self._add(cap)
+                self.caption_items[n] = cap
                 # under an input node; between ŷ and L_t, right of the edge joining them
                 occupied.append(QRectF(px - self.sx / 2, py + r + 2, self.sx, 18) if d["kind"] == "x"
                                 else QRectF(px + 5, py - self.sy / 2 - 9, self.sx - 10, 18))
+        self._built.add(c)
         head = min(7.0, 0.5 * r0 + 2)
-        for u, v, d in G.edges(data=True):
-            if u not in self.node_items or v not in self.node_items:
-                continue
-            ru = self.node_items[u].rect().width() / 2
-            rv = self.node_items[v].rect().width() / 2
-            p1 = self.node_items[u].rect().center()
-            p2 = self.node_items[v].rect().center()
-            make = bus_path if d.get("weight_name") == "sum" else arrow_path
-            path_item = QGraphicsPathItem(make(p1, p2, ru, rv, head))
-            path_item.setZValue(1)
-            self.scene.addItem(path_item)
-            self.edge_items[(u, v)] = path_item
-            ut, vt = G.nodes[u].get("t"), G.nodes[v].get("t")
-            self.edge_info[(u, v)] = (d.get("weight_name"), ut, vt, d.get("style") == "dashed")
-            for c in {ut, vt}:
-                self.col_edges.setdefault(c, []).append((u, v))
-        ink = QBrush(theme.color("text"))
-        if self.sx >= 0.75 * SX:
-            self._place_edge_labels(occupied, ink)
-        self._add_row_labels(ink)
-        self._set_captions()
-        self.window_text = (f"steps {a + 1}–{b + 1} of {N} drawn (the window follows the cursor)"
-                            if (a, b) != (0, N - 1) else f"{N} step{'s' if N != 1 else ''}")
-        self.scene.setSceneRect(self.scene.itemsBoundingRect().adjusted(-12, -10, 12, 10))
+        edges = []
+        for n in made:
+            for u, v, d in (*G.in_edges(n, data=True), *G.out_edges(n, data=True)):
+                if (u, v) in self.edge_items or u not in self.node_items or v not in self.node_items:
+                    continue
+                iu, iv = self.node_items[u], self.node_items[v]
+                make = bus_path if d.get("weight_name") == "sum" else arrow_path
+                path_item = QGraphicsPathItem(make(iu.rect().center(), iv.rect().center(),
+                                                   iu.rect().width() / 2, iv.rect().width() / 2, head))
+                path_item.setZValue(1)
+                self._add(path_item)
+                self.edge_items[(u, v)] = path_item
+                ut, vt = G.nodes[u].get("t"), G.nodes[v].get("t")
+                self.edge_info[(u, v)] = (d.get("weight_name"), ut, vt, d.get("style") == "dashed")
+                for col in {ut, vt}:
+                    self.col_edges.setdefault(col, []).append((u, v))
+                edges.append((u, v))
+        self._set_captions(made)
+        return made, edges
 
     def _scene_pos(self, n) -> tuple[float, float]:
         x, y = self.graph.nodes[n]["pos"]
         return (x - self.window[0]) * self.sx, -y * self.sy
 
-    def _set_captions(self) -> None:
+    def _scene_extent(self, left: float) -> QRectF:
+        """The drawn window's rectangle in the scene, worked out from the layout (every item is
+        inside it) before any node exists: the view can zoom and centre on it at once."""
+        a, b = self.window
+        _x_lo, x_hi, y_lo, y_hi = self._shape[:4]
+        right = (min(x_hi, b + 0.45) - a) * self.sx + self.radius
+        if TOTAL_LOSS in self.graph:  # the total loss and its "L = Σₜ Lₜ" to its right
+            right = max(right, (self.graph.nodes[TOTAL_LOSS]["pos"][0] - a) * self.sx + self.radius + 110)
+        top = -y_hi * self.sy - self.radius - 4
+        bottom = -y_lo * self.sy + self.radius + 22  # the captions under the inputs
+        return QRectF(QPointF(min(left, -0.2 * self.sx - self.radius), top),
+                      QPointF(right, bottom)).adjusted(-12, -10, 12, 10)
+
+    def _set_captions(self, nodes=None) -> None:
         """Tokens under the inputs and predictions beside the outputs; tooltips that say them."""
-        for n, item in self.node_items.items():
+        nodes = self.node_items if nodes is None else nodes
+        for n in nodes:
+            item = self.node_items[n]
             item.setToolTip(node_tooltip(self.graph, n, self.tokens))
-        for n, c in self.caption_items.items():
+            c = self.caption_items.get(n)
+            if c is None:
+                continue
             text, color = node_caption(self.graph, n, self.tokens)
             c.setText(text)
             c.setBrush(QBrush(color if color is not None else theme.color("text")))
-            c.setToolTip(self.node_items[n].toolTip())
+            c.setToolTip(item.toolTip())
             px, py = self._scene_pos(n)
             cb = c.boundingRect()
             if self.graph.nodes[n]["kind"] == "x":
@@ -370,16 +514,23 @@ class GraphView(TraceView):
             else:
                 c.setPos(px + 5, py - self.sy / 2 - cb.height() / 2)
 
-    def _place_edge_labels(self, occupied: list[QRectF], ink: QBrush) -> None:
-        """One label per kind of weight, at the first edge of that kind where it covers no node,
-        no caption and no other label (deep and bidirectional nets have one W_hh per layer and
-        direction; a label on each made a heap)."""
+    def _place_edge_labels(self) -> None:
+        """One label per kind of weight, at the first edge of that kind (nearest what is on
+        screen) where it covers no node, no caption and no other label (deep and bidirectional
+        nets have one W_hh per layer and direction; a label on each made a heap)."""
+        if self.sx < 0.75 * SX or self._labels_placed:
+            return
+        self._labels_placed = True
+        ink = QBrush(theme.color("text"))
         small = font(LABEL_PX * 0.75)
-        done = set()
+        done, placed = set(), []
         for u, v in self.edge_items:
-            wn = self.graph.edges[u, v].get("weight_name")
+            wn, ut, vt, _ = self.edge_info[(u, v)]
             if wn not in EDGE_LABELS or wn in done:
                 continue
+            cols = {None} if ut is None or vt is None else set()
+            cols |= {c + dc for c in (ut, vt) if c is not None for dc in (-1, 0, 1)}
+            occupied = [r for c in cols for r in self._occupied.get(c, ())] + placed
             text = QGraphicsSimpleTextItem(EDGE_LABELS[wn])
             text.setFont(small)
             text.setBrush(ink)
@@ -398,24 +549,28 @@ class GraphView(TraceView):
                 if not any(rect.intersects(o) for o in occupied):
                     text.setPos(spot)
                     text.setZValue(3)
-                    self.scene.addItem(text)
-                    occupied.append(rect.adjusted(-2, -2, 2, 2))
+                    self._add(text)
+                    placed.append(rect.adjusted(-2, -2, 2, 2))
                     done.add(wn)
                     break
 
-    def _add_row_labels(self, ink: QBrush) -> None:
-        """Row names at the left ("x", "h", "layer 2 →", "ŷ", "Lₜ"): node labels carry only t."""
+    def _add_row_labels(self, ink: QBrush) -> float:
+        """Row names at the left ("x", "h", "layer 2 →", "ŷ", "Lₜ"): node labels carry only t.
+        Returns the left edge of the widest."""
         bold = font(LABEL_PX * 0.85, bold=True)
-        rows_used = {d["pos"][1] for _, d in self.graph.nodes(data=True) if d.get("t") is not None}
+        left = 0.0
         for y, text in row_labels(self.graph):
-            if y not in rows_used:
+            if y not in self._shape[4]:
                 continue
             item = QGraphicsSimpleTextItem(text)
             item.setFont(bold)
             item.setBrush(ink)
             br = item.boundingRect()
-            item.setPos(-0.2 * self.sx - self.radius - 8 - br.width(), -y * self.sy - br.height() / 2)
-            self.scene.addItem(item)
+            x = -0.2 * self.sx - self.radius - 8 - br.width()
+            item.setPos(x, -y * self.sy - br.height() / 2)
+            self._add(item)
+            left = min(left, x)
+        return left
 
     # -- zoom, pan, follow ---------------------------------------------------------------
     def _label_scales(self) -> tuple[float, float]:
@@ -441,10 +596,9 @@ class GraphView(TraceView):
     def _graph_extent(self) -> tuple[float, float]:
         """(columns, rows) the drawn graph spans, in graph units, with room for the row names,
         captions and the total loss."""
-        xs = [d["pos"][0] for _, d in self.graph.nodes(data=True)]
-        ys = [d["pos"][1] for _, d in self.graph.nodes(data=True)]
+        _x_lo, x_hi, y_lo, y_hi = self._shape[:4]
         a, b = self.window
-        return (min(max(xs), b + 1.0) - a) + 1.9, (max(ys) - min(ys)) + 1.3
+        return (min(x_hi, b + 1.0) - a) + 1.9, (y_hi - y_lo) + 1.3
 
     def _layout_and_draw(self) -> None:
         """Choose the column spacing and the view scale for the zoom mode, build, show."""
@@ -471,15 +625,17 @@ class GraphView(TraceView):
             self.sx = col_px / s
             self.sy = SY * min(1.0, max(0.5, self.sx / SX))
         self.col_px = col_px
+        self._view_scale = s
         self._build_items()
-        self._recolor()
         if self.zoom_mode == "fit":  # the whole drawn graph inside the view, whatever it took
             rect = self.scene.sceneRect()
             s = min(s, vw / rect.width(), vh / rect.height())
         self.canvas.setTransform(QTransform.fromScale(s, s))
-        label_h = font_height(LABEL_PX)
-        for label in self.label_items.values():  # too small to read: the tooltip says it
-            label.setVisible(label.scale() * label_h * s >= 6.5)
+        if s != self._view_scale:
+            self._view_scale = s
+            label_h = font_height(LABEL_PX)
+            for label in self.label_items.values():  # too small to read: the tooltip says it
+                label.setVisible(label.scale() * label_h * s >= 6.5)
         if self.zoom_mode == "fit":
             self.canvas.centerOn(self.scene.sceneRect().center())
         self._follow(center=self.zoom_mode != "fit")

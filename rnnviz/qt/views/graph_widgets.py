@@ -162,10 +162,12 @@ class GradientStrip(pg.PlotWidget):
         self.cursor.setPen(theme.pen("cursor", 2))
 
     def set_data(self, norms: np.ndarray | None, current_k: int = 0) -> None:
-        """``norms`` (K, T) = trace.grad_hidden_norm; None clears the strip."""
-        for c in self.curves.values():
-            self.removeItem(c)
-        self.curves = {}
+        """``norms`` (K, T) = trace.grad_hidden_norm; None clears the strip. The curves are made
+        once and fed with setData (a new run of the same shape makes nothing new)."""
+        if norms is None or len(self.curves) != np.shape(norms)[0]:
+            for c in self.curves.values():
+                self.removeItem(c)
+            self.curves = {}
         if norms is None:
             self._T = 0
             return
@@ -181,10 +183,12 @@ class GradientStrip(pg.PlotWidget):
         self.levels = (lo, hi)
         x = np.arange(1, T + 1, dtype=np.float64)
         for k in range(K):
-            item = pg.PlotDataItem(x, logs[k], connect="finite")
+            item = self.curves.get(k)
+            if item is None:
+                item = self.curves[k] = pg.PlotDataItem(connect="finite")
+                self.addItem(item)
             item.opts["antialias"] = T <= 400
-            self.addItem(item)
-            self.curves[k] = item
+            item.setData(x, logs[k], connect="finite")
         self.setXRange(0.5, T + 0.5, padding=0)
         self.setYRange(lo, hi, padding=0.08)
         self.set_selected(current_k)

@@ -66,9 +66,16 @@ class HeatPanel:
             layout.addItem(self.colorbar, row=row, col=col + 1)
         self.data: np.ndarray | None = None  # (H, T) raw values shown
         self.levels = (-1.0, 1.0)
+        self._styled = None  # what restyle last applied
         self.restyle()
 
     def restyle(self) -> None:
+        """Axis labels, title and cursor pen from the theme (again only when something changed:
+        pyqtgraph lays every label out anew, ~8 ms, and a new run calls this)."""
+        key = (self.title, theme.scale(), theme.is_high_contrast(), theme.foreground().name())
+        if key == self._styled:
+            return
+        self._styled = key
         style_plot(self.plot, left="unit", bottom="time step", title=self.title)
         self.cursor.setPen(theme.pen("cursor", 2))
 
