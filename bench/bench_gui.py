@@ -76,13 +76,14 @@ def bench_scrub(hidden: int = 256, seq_len: int = 1000, batch: int = 8, moves: i
     graph = win.views["graph"]
     for name in win.tab_names:
         win.show_view(name)
-        win.state.time = 0
-        graph.finish_build()
-        for _ in range(3):
-            app.processEvents()
         for how, stride in (("step", 1), ("drag", 13)):
-            samples = []
             start = (seq_len // 3) if how == "step" else 0
+            win.state.time = start
+            for _ in range(3):
+                app.processEvents()
+            while graph.building:  # the graph drawn for this window, as after a pause
+                app.processEvents()
+            samples = []
             for i in range(moves):
                 t = (start + i * stride) % seq_len
                 s = time.perf_counter()

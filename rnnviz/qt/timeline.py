@@ -7,6 +7,7 @@ t = T-1 back to 0. Play advances one place every 1/speed seconds and stops at th
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -20,7 +21,48 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.app.panel_model import kept_text
+from rnnviz.qt.views.base import TextLine
+
 SP = QStyle.StandardPixmap
+
+
+class SampleBox(QSpinBox):
+    """The sample picker: its value indexes the trace's samples (0 .. B-1), its text is the
+    sample's index in the recorded batch, so a trace that kept samples 4, 9 of 16 offers "4"
+    and "9" and nothing else."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.samples: list[int] = [0]
+        self.setRange(0, 0)
+
+    def set_samples(self, samples: list[int]) -> None:
+        """The batch indices on offer, in order."""
+        self.samples = list(samples) or [0]
+        self.setRange(0, len(self.samples) - 1)
+        self.lineEdit().setText(self.textFromValue(self.value()))
+        self.updateGeometry()
+
+    def textFromValue(self, value: int) -> str:  # noqa: N802 (Qt naming)
+        return str(self.samples[value]) if 0 <= value < len(self.samples) else str(value)
+
+    def valueFromText(self, text: str) -> int:  # noqa: N802
+        try:
+            return self.samples.index(int(text))
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        """Only a kept sample's index is acceptable (a prefix of one is on its way)."""
+        if text.strip() == "":
+            return QValidator.State.Intermediate, text, pos
+        if text.isdigit():
+            if int(text) in self.samples:
+                return QValidator.State.Acceptable, text, pos
+            if any(str(b).startswith(text) for b in self.samples):
+                return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Invalid, text, pos
 
 
 class TimelineBar(QWidget):
@@ -30,6 +72,7 @@ class TimelineBar(QWidget):
         super().__init__(parent)
         self.state = state
         self._updating = False
+        self._icon_playing = False
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
 
@@ -68,8 +111,8 @@ class TimelineBar(QWidget):
                                "backward pass (BPTT) flowing back from the loss")
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._slider_moved)
-        self.label = QLabel("no trace")
-        self.label.setMinimumWidth(150)
+        # a fixed width: the step changes on every move, and must not make the window lay out again
+        self.label = TextLine("no trace", widest="t = 10000 / 10000   whole run")
         self.label.setToolTip("Current time step and pass")
         top.addWidget(self.label)
         top.addWidget(self.slider, 1)
@@ -90,10 +133,14 @@ class TimelineBar(QWidget):
         lay.addWidget(self.layer_box)
 
         lay.addWidget(QLabel("sample"))
-        self.sample_box = QSpinBox()
+        self.sample_box = SampleBox()
         self.sample_box.setToolTip("Which sequence of the batch the views show")
         self.sample_box.valueChanged.connect(self._sample_picked)
         lay.addWidget(self.sample_box)
+        self.kept_label = QLabel("")
+        self.kept_label.setStyleSheet("color: #8a4b00;")
+        self.kept_label.hide()
+        lay.addWidget(self.kept_label)
 
         lay.addWidget(QLabel("speed"))
         self.speed_box = QDoubleSpinBox()
@@ -123,10 +170,26 @@ class TimelineBar(QWidget):
                 for k in range(trace.hidden.shape[0]):
                     name = f"{k // D + 1}" + ((" →" if k % D == 0 else " ←") if D == 2 else "")
                     self.layer_box.addItem(name, k)
-                self.sample_box.setRange(0, trace.batch_size - 1)
+                self.sample_box.set_samples(trace.kept_samples)
+            self._show_kept(trace)
         finally:
             self._updating = False
         self._sync()
+
+    def _show_kept(self, trace) -> None:
+        """Say so when the recording kept only some samples (to bound memory)."""
+        text = kept_text(trace) if trace is not None else ""
+        self.kept_label.setText(f"{text} (memory)" if text else "")
+        self.kept_label.setVisible(bool(text))
+        if text:
+            tip = (f"To bound memory this recording kept the states, gates and gradients of {text.split(' of ')[0]} "
+                   f"only (of a batch of {trace.recorded_batch_size}); the sample box offers those. The loss, the "
+                   "per-step gradient norms and the parameter gradients still cover the whole batch. "
+                   "A shorter sequence, a smaller hidden size or a smaller batch keeps every sample.")
+            self.kept_label.setToolTip(tip)
+            self.sample_box.setToolTip(f"Which sequence of the batch the views show: {text}")
+        else:
+            self.sample_box.setToolTip("Which sequence of the batch the views show")
 
     def _sync(self) -> None:
         s = self.state
@@ -145,8 +208,10 @@ class TimelineBar(QWidget):
                 self.layer_box.setCurrentIndex(i)
             self.sample_box.setValue(s.sample)
             self.speed_box.setValue(s.speed)
-            self.play_button.setIcon(self.style().standardIcon(
-                SP.SP_MediaPause if s.playing else SP.SP_MediaPlay))
+            if self._icon_playing != s.playing:  # a new icon lays the bar out again: only on a change
+                self._icon_playing = s.playing
+                self.play_button.setIcon(self.style().standardIcon(
+                    SP.SP_MediaPause if s.playing else SP.SP_MediaPlay))
             if T:
                 where = {"forward": "forward", "backward": "BPTT ←", "full": "whole run"}[s.phase]
                 self.label.setText(f"t = {s.time + 1} / {T}   {where}")

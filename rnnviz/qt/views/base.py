@@ -12,9 +12,9 @@ import re
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from rnnviz.app.panel_model import bad_runs, finite_absmax, steps_text
 from rnnviz.qt import theme
@@ -100,13 +100,24 @@ class TraceView(QWidget):
 
     def show_message(self, text: str) -> None:
         """Show ``text`` centred in place of the plots ('' hides it)."""
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-        self.message.setFont(theme.font(12))
+        if text != self.message.text():
+            self.message.setText(text)
+        if bool(text) != self.message.isVisibleTo(self):
+            self.message.setVisible(bool(text))
+        f = theme.font(12)
+        if f != self.message.font():  # an unchanged message costs no new layout (every new run calls this)
+            self.message.setFont(f)
 
     def _theme_changed(self) -> None:
         """Restyle after theme.set_scale / theme.high_contrast (subclasses extend)."""
         self.message.setFont(theme.font(12))
+
+
+def sample_name(trace, b: int) -> str:
+    """Sample ``b`` of ``trace`` as the user knows it: its index in the recorded batch (a trace
+    that kept samples 4 and 9 of 16 calls its second sample "9")."""
+    kept = trace.kept_samples if trace is not None else []
+    return str(kept[b]) if 0 <= b < len(kept) else str(b)
 
 
 def no_si_prefix(ax: pg.AxisItem) -> None:
@@ -205,6 +216,44 @@ class LegendBar(QLabel):
         self.setVisible(bool(parts))
 
 
+class TextLine(QWidget):
+    """One line of text that changes often (the caption under the graph, the timeline's step):
+    :meth:`setText` repaints it without asking the window to lay itself out again, as a QLabel
+    does (on every timeline step that cost several passes through every widget's size hint).
+    Too long a text is elided; ``widest`` (optional) is the longest text it must hold, which
+    fixes its width."""
+
+    def __init__(self, text: str = "", widest: str | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._text = text
+        self._widest = widest
+        self.setSizePolicy(QSizePolicy.Policy.Fixed if widest else QSizePolicy.Policy.Ignored,
+                           QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt naming)
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        fm = self.fontMetrics()
+        return QSize(fm.horizontalAdvance(self._widest or self._text) + 8, fm.height() + 4)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self.sizeHint().width() if self._widest else 0, self.fontMetrics().height() + 4)
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        rect = self.rect().adjusted(4, 0, -4, 0)
+        text = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, rect.width())
+        p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+        p.end()
+
+
 class DecadeAxis(pg.AxisItem):
     """A log axis labelled at whole decades only ("1e-5", "0.1", "1", "10", "1e3"), thinned so the
     labels never overlap. pyqtgraph also labels 2…9 between decades, which pile up on each other."""
@@ -277,4 +326,4 @@ class DimBand:
 
 
 __all__ = ["PHASES", "DecadeAxis", "DimBand", "LegendBar", "TraceView", "add_legend", "bad_runs", "finite_absmax",
-           "make_cursor", "no_si_prefix", "rich", "steps_text", "style_plot"]
+           "TextLine", "make_cursor", "no_si_prefix", "rich", "sample_name", "steps_text", "style_plot"]

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QTextBrowser
 from rnnviz.app.panels import get_panel
 from rnnviz.core.cells import CELLS, display_name, gate_spec
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import TraceView
+from rnnviz.qt.views.base import TraceView, sample_name
 
 #: the model's output, the same for every cell
 OUTPUT_LINE = "ŷ_t = W_hy h_t + b_y"
@@ -258,14 +258,14 @@ class EquationsView(TraceView):
         if self.phase != "forward":
             gn = float(np.linalg.norm(tr.grad_hidden[k, t, b].astype(np.float64)))  # float32 squares underflow
             n["grad_norm"] = gn
-            rows.append(f"‖∂L/∂h<sub>{t + 1}</sub>‖ = {_fmt(gn)} (sample {b})")
+            rows.append(f"‖∂L/∂h<sub>{t + 1}</sub>‖ = {_fmt(gn)} (sample {sample_name(tr, b)})")
         sl = float(tr.step_loss[t]) if tr.step_loss is not None else float("nan")
         n["step_loss"] = sl
         if np.isfinite(sl):
             rows.append(f"L<sub>{t + 1}</sub> = {_fmt(sl)}")
         self.numbers = n
         nums = "".join(f"<div style='margin:2px 0'>{r}</div>" for r in rows)
-        step = (f"<b>step t = {t + 1}, sample {b}"
+        step = (f"<b>step t = {t + 1}, sample {sample_name(tr, b)}"
                 f"{'' if tr.hidden.shape[0] == 1 else f', row k = {k}'}:</b>{nums}")
         self.html = f"{self._equations_html}<hr>{step}"
         self.numbers_box.setHtml(step)

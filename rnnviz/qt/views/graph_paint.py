@@ -79,14 +79,15 @@ class _Styles:
         return p
 
 
-def _signature(view) -> tuple:
+def paint_signature(view) -> tuple:
+    """What colours depend on besides the time: phase, sample, row, theme."""
     return view.phase, view.current_b, view.current_k, (theme.scale(), theme.is_high_contrast())
 
 
 def mark_painted(view) -> None:
     """Say that every drawn item of ``view`` is painted for its cursor (the next call of
     :func:`recolor` then repaints only the columns the cursor moves across)."""
-    view._painted = (_signature(view), view.current_time)
+    view._painted = (paint_signature(view), view.current_time)
 
 
 def recolor(view, only: tuple | None = None) -> None:
@@ -131,7 +132,7 @@ def recolor(view, only: tuple | None = None) -> None:
         return seq[int(round(255 * min(1.0, max(0.0, (logv - lo) / span))))]
 
     # a step along the timeline changes only the columns between the old and the new cursor
-    sig = _signature(view)  # set_trace and _build_items reset view._painted
+    sig = paint_signature(view)  # set_trace and _build_items reset view._painted
     prev = view._painted
     if only is not None:
         nodes, edges = only

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QWidget
 
 from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import DimBand, TraceView, add_legend, make_cursor, style_plot
+from rnnviz.qt.views.base import DimBand, TraceView, add_legend, make_cursor, sample_name, style_plot
 from rnnviz.qt.views.heatmaps import token_label
 
 TOP_K = 10
@@ -198,7 +198,8 @@ class PredictionsView(TraceView):
         tgt = np.asarray(tr.targets[:, b, :2], dtype=float)
         self.xy_target_curve.setData(tgt[:, 0], tgt[:, 1], symbol="o", symbolSize=4)
         self.xy_output_curve.setData(out[:, 0], out[:, 1])
-        style_plot(self.xy_plot, left="y position", bottom="x position", title=f"where the ball goes · sample {b}")
+        style_plot(self.xy_plot, left="y position", bottom="x position",
+                   title=f"where the ball goes · sample {sample_name(tr, b)}")
         self.xy_plot.enableAutoRange()
 
     def _restyle(self) -> None:
@@ -287,7 +288,7 @@ class PredictionsView(TraceView):
     def _series_setup(self) -> None:
         tr, b = self.trace, self.current_b
         # a title from the previous run (a class / next-token plot) must not stay on this one
-        style_plot(self.plot, title=f"output ŷ_t and target · sample {b}")
+        style_plot(self.plot, title=f"output ŷ_t and target · sample {sample_name(tr, b)}")
         T = tr.seq_len
         x = np.arange(T, dtype=float)
         aa = T <= 300  # antialiased long curves cost ~5 ms a repaint while scrubbing
@@ -361,7 +362,7 @@ class PredictionsView(TraceView):
                 what = "P(class) after the whole sequence" if t == tr.seq_len - 1 else "P(class) so far"
             else:
                 what = "P(next)"
-            style_plot(self.plot, title=f"step {t + 1}{seen}: {what} for sample {b}")
+            style_plot(self.plot, title=f"step {t + 1}{seen}: {what} for sample {sample_name(tr, b)}")
             if tgt is None:
                 self.info.setText(f"step {t + 1}: no target at this step (green bar = target where there is one)")
             else:

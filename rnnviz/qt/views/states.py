@@ -9,6 +9,7 @@ from __future__ import annotations
 from rnnviz.app.panel_model import bad_runs, cell_display, cells_with_state, nonfinite_steps, state_levels, steps_text
 from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
+from rnnviz.qt.views.base import sample_name
 from rnnviz.qt.views.heatmaps import HeatmapView, HeatPanel
 
 __all__ = ["CellStateView", "HiddenStateView"]
@@ -40,7 +41,7 @@ class HiddenStateView(HeatmapView):
             return f"{self.title} {self.symbol}"
         D = tr.num_directions
         where = f"layer {k // D + 1}" + ((" forward" if k % D == 0 else " backward") if D == 2 else "")
-        return f"{self.title} {self.symbol}  ·  {where}, sample {self.current_b}"
+        return f"{self.title} {self.symbol}  ·  {where}, sample {sample_name(self.trace, self.current_b)}"
 
     def _array(self, trace):
         return getattr(trace, self.array_name) if trace is not None else None
