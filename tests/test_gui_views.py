@@ -189,6 +189,7 @@ def test_views_handle_nan_trace(qtbot, exploding, make_trace):
     g = VIEW_CLASSES["graph"]()
     qtbot.addWidget(g)
     g.set_trace(exploding)
+    qtbot.waitUntil(lambda: not g.building)  # the drawn steps are built a slice per event-loop turn
     g.set_cursor(0, "backward", 0, 0)
     bad = [n for n, it in g.node_items.items() if it.brush().color() == theme.NONFINITE]
     assert bad and g.n_bad == len(bad) and "NaN/Inf" in g.info.text()
@@ -197,6 +198,7 @@ def test_views_handle_nan_trace(qtbot, exploding, make_trace):
                       activation="relu", init="identity", init_scale=1.5)
     assert np.isfinite(huge.grad_hidden).all() and huge.grad_hidden_norm.max() > 1e15
     g.set_trace(huge)
+    qtbot.waitUntil(lambda: not g.building)
     g.set_cursor(0, "backward", 0, 0)
     assert g.n_bad == 0 and "NaN/Inf" not in g.info.text()
 

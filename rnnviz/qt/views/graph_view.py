@@ -345,7 +345,7 @@ class GraphView(TraceView):
         self._todo.append(("labels", None))
         self.window_text = (f"steps {a + 1}–{b + 1} of {N} drawn (the window follows the cursor)"
                             if (a, b) != (0, N - 1) else f"{N} step{'s' if N != 1 else ''}")
-        self._run_slices(first=True)
+        self._build_timer.start(0)  # the first columns on the next turn: a new run's install stays short
 
     def _add(self, item) -> None:
         self.scene.addItem(item)
@@ -603,7 +603,7 @@ class GraphView(TraceView):
         """Tall enough that a deep or bidirectional graph's labels read (GROW_PX on screen) when
         it fits, at most half the window: the splitter above the tabs grows the graph for it."""
         hint = super().minimumSizeHint()
-        if self.graph is None or self.trace is None or not self.node_items:
+        if self.graph is None or self.trace is None or self._drawn is None:
             return hint
         _, rows = self._graph_extent()
         need = rows * SY * GROW_PX * theme.scale() / font_height(LABEL_PX)
@@ -682,7 +682,7 @@ class GraphView(TraceView):
 
     def _follow(self, center: bool = False) -> None:
         """Keep the cursor's column on screen (with a column of margin each side)."""
-        if not self.node_items:
+        if self.graph is None or self.trace is None or self._drawn is None:
             return
         x = (self.current_time - self.window[0]) * self.sx
         rect = self.scene.sceneRect()
@@ -711,7 +711,7 @@ class GraphView(TraceView):
 
     def relayout(self) -> None:
         """After a resize: lay out again for the zoom mode and keep the cursor in view."""
-        if self.graph is not None and self.trace is not None and self.node_items:
+        if self.graph is not None and self.trace is not None and self._drawn is not None:
             self._layout_and_draw()
 
     def fit(self) -> None:
