@@ -250,3 +250,23 @@ def test_a_file_whose_kept_samples_do_not_fit_its_arrays_is_refused(tmp_path, me
     with pytest.raises(TraceFileError, match="samples|batch size") as info:
         Trace.load(path)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_the_lstm_forward_loop_reports_progress_and_can_be_cancelled(monkeypatch):
+    from rnnviz.core import progress
+    from rnnviz.core.cells import lstm
+
+    monkeypatch.setattr(lstm, "OWN_LOOP_MIN", 0)
+    model = _model("lstm", 1, True)
+    x, y = torch.randn(30, 2, 3), torch.randn(2, 2)
+    seen = []
+    with progress.reporting(seen.append, interval=0.0):
+        rnnviz.record(model, x, y)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and 0 < seen[0] < 0.05  # every step, forward first
+
+    def stop_in_the_forward(fraction):
+        if 0.1 < fraction < 0.5:
+            raise progress.CancelledError
+
+    with pytest.raises(progress.CancelledError), progress.reporting(stop_in_the_forward, interval=0.0):
+        rnnviz.record(model, x, y)

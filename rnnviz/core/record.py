@@ -316,7 +316,7 @@ def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
                 else:
                     h_prevs.append(shift(Hs[d], d))
                     saved.append(spec.forward(layer_in, Hs[d], h_prevs[-1], weights[layer][d], d, cfg.activation))
-                progress.tick(x.shape[0])
+                    progress.tick(x.shape[0])  # the cell's own loop reported its steps as it ran
             layer_in = torch.cat(Hs, 2) if D == 2 else Hs[0]
     # the head and the loss: ordinary autograd, they are not recurrent
     top = layer_in.detach().requires_grad_(True)  # (T, B, D*H)

@@ -81,6 +81,7 @@ class CellSpec:
     run_forward(x (T, B, I), weights, d, activation) -> (Hs (T, B, H), saved) or None: optional,
         the forward pass and ``forward``'s result in one go (a written-out loop that keeps its
         gates instead of recomputing them); None where ``layer_forward`` + ``forward`` is faster.
+        Its loop reports each step to :mod:`rnnviz.core.progress` (``time_order(..., ticks=True)``).
     With forward or backward None, ``record`` uses autograd through ``step`` instead.
     """
 

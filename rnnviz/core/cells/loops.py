@@ -71,13 +71,14 @@ def ones_column(x: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
     return xh
 
 
-def time_order(T: int, d: int, backward: bool = False):
+def time_order(T: int, d: int, backward: bool = False, ticks: bool | None = None):
     """The steps in the direction's own order (d = 1 runs from T−1 down), or the reverse for BPTT.
 
-    The BPTT loops report each step to :mod:`rnnviz.core.progress` (progress bar, cancel)."""
+    The steps are reported to :mod:`rnnviz.core.progress` (progress bar, cancel) when ``ticks``
+    (default: for the BPTT loops, whose caller plans one unit a step)."""
     forward_in_time = (d == 0) != backward
     order = range(T) if forward_in_time else range(T - 1, -1, -1)
-    return progress.steps(order) if backward else order
+    return progress.steps(order) if (backward if ticks is None else ticks) else order
 
 
 def shift(Hs: torch.Tensor, d: int) -> torch.Tensor:

@@ -105,7 +105,7 @@ def lstm_run_forward(x, weights, d, activation="tanh"):
     c_, tc_, h_ = C.unbind(0), tc.unbind(0), Hs.unbind(0)
     mm, mul, tanh = torch.mm, torch.mul, torch.tanh
     c = h = None
-    for t in time_order(T, d):
+    for t in time_order(T, d, ticks=True):  # a long forward reports progress and can be cancelled
         if h is not None:  # h_{−1} = c_{−1} = 0
             mm(h, W_rec, out=rec)
             z_t[t].add_(rec_gates)
