@@ -157,3 +157,18 @@ def test_best_view_shows_every_corner_of_a_cube_apart():
     assert closest(0.0, 0.0) < 1e-9  # seen flat along an axis, corners hide behind each other
     az, el = best_view(cube)
     assert closest(az, el) > 1.0 and closest(az, el) >= closest(0.6, 0.35)
+
+
+def test_lesson_point_with_a_given_angle_and_a_bad_one(qtbot):
+    model = _linear_model(H=6, I=3, O=3)
+    b = flip_flop(seq_len=20, batch_size=3, seed=0)
+    trace = rnnviz.record(model, b.x, b.y)
+    view = DynamicsView()  # no window: no session model to search with, and it says so
+    qtbot.addWidget(view)
+    view.set_trace(trace)
+    view.show_lesson_point({"kind": "fixed_points", "view": "3d", "azimuth": 30, "elevation": 10})
+    assert view.three_d and view.azimuth == pytest.approx(np.radians(30))
+    assert view.elevation == pytest.approx(np.radians(10))
+    assert "no model" in view.status.text() and view.result is None
+    view.show_lesson_point({"kind": "fixed_points", "view": "3d", "azimuth": "sideways"})
+    assert view.three_d and np.isfinite(view.azimuth)  # a word instead of a number: the default angle

@@ -17,8 +17,10 @@ SV_COLOR, PROD_COLOR, GRAD_COLOR = (120, 140, 200), (31, 119, 180), (214, 39, 40
 REACH_COLOR = (44, 150, 44)  # not red: the marker line at the crossing is
 
 
-def _axes(scene: Scene, box: Box, title: str, xr, yr, xlabel: str, ylabel: str, square: bool = False):
-    """Frame, ticks and labels of an x–y plot; returns the (x, y) → pixel mapping."""
+def _axes(scene: Scene, box: Box, title: str, xr, yr, xlabel: str, ylabel: str, square: bool = False,
+          ticks: bool = True):
+    """Frame, ticks and labels of an x–y plot (``ticks=False``: a bare frame, for a turned 3-D
+    view whose screen coordinates mean nothing); returns the (x, y) → pixel mapping."""
     lsize = max(9.0, min(13.0, box.h / 28))
     scene.text(box.x0 + 4, box.y0 + 3, title, lsize * 1.15, INK, "la", bold=True)
     plot = Box(box.x0 + lsize * 5, box.y0 + lsize * 2.4, box.x1 - 12, box.y1 - lsize * 3.2)
@@ -35,12 +37,12 @@ def _axes(scene: Scene, box: Box, title: str, xr, yr, xlabel: str, ylabel: str, 
                 plot.y1 - (np.asarray(y) - yl) / (yh - yl) * plot.h)
 
     scene.rect(plot.x0, plot.y0, plot.x1, plot.y1, fill=(252, 252, 253), outline=MUTED)
-    for v in nice_ticks(xl, xh, 6):
+    for v in nice_ticks(xl, xh, 6) if ticks else ():
         px, _ = to_px(v, yl)
         if plot.x0 <= px <= plot.x1:
             scene.line([(px, plot.y0), (px, plot.y1)], GRID, 1)
             scene.text(px, plot.y1 + 4, fmt_tick(v), lsize * 0.9, MUTED, "ma")
-    for v in nice_ticks(yl, yh, 5):
+    for v in nice_ticks(yl, yh, 5) if ticks else ():
         _, py = to_px(xl, v)
         if plot.y0 <= py <= plot.y1:
             scene.line([(plot.x0, py), (plot.x1, py)], GRID, 1)
@@ -75,7 +77,7 @@ def draw_phase_portrait(scene: Scene, box: Box, states_pc: np.ndarray, fixed_pc:
     a, b = pcs[0], pcs[1]
     xl, yl = labels or ((f"PC{a + 1}", f"PC{b + 1}") if rot is None else
                         (", ".join(f"PC{i + 1}" for i in pcs[:3]) + " turned in 3-D", ""))
-    to_px, _ = _axes(scene, box, title or "Phase portrait", xr, yr, xl, yl, square=True)
+    to_px, _ = _axes(scene, box, title or "Phase portrait", xr, yr, xl, yl, square=True, ticks=rot is None)
     T = xy.shape[0]
     end = T if until is None else min(max(until + 1, 0), T)
     lut = colormap("viridis")

@@ -24,11 +24,11 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from rnnviz.dynamics.panel import DynamicsResult, analyse_trace, store_fixed_points
-from rnnviz.dynamics.portrait import Portrait, best_view, on_screen, portrait, rotation
+from rnnviz.dynamics.portrait import Portrait, on_screen, portrait, rotation
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView, make_cursor, style_plot
-from rnnviz.qt.views.dynamics_paint import RotateViewBox, free_title_width, paint_paths
-from rnnviz.qt.views.dynamics_worker import AnalysisMixin
+from rnnviz.qt.views.dynamics_paint import RotateViewBox, free_title_width, paint_paths, triad
+from rnnviz.qt.views.dynamics_worker import START_VIEW, AnalysisMixin
 
 N_PCS = 6
 KIND_BRUSH = {"stable": (30, 30, 30), "saddle": (214, 39, 40), "unstable": (255, 127, 14)}
@@ -37,7 +37,6 @@ KIND_BRUSH = {"stable": (30, 30, 30), "saddle": (214, 39, 40), "unstable": (255,
 __all__ = ["DynamicsResult", "DynamicsView", "analyse_trace"]
 
 INPUT_CHOICES = ("zero", "cursor")  # the input box's entries: zero input, the input at the cursor
-START_VIEW = (0.6, 0.35)  # azimuth, elevation (radians) when 3-D is switched on: the cube at an angle
 
 
 class DynamicsView(AnalysisMixin, TraceView):
@@ -266,32 +265,6 @@ class DynamicsView(AnalysisMixin, TraceView):
         self._axis_labels()
         self._redraw()
 
-    def show_lesson_point(self, check: dict, wait: bool = False) -> None:
-        """A fixed-point lesson's point: its view (``check["view"] = "3d"``, optional
-        ``azimuth`` / ``elevation`` in degrees) and the search for the session model's fixed points."""
-        if check.get("view") == "3d":
-            if "azimuth" in check or "elevation" in check:
-                self.set_three_d(True, np.radians(float(check.get("azimuth", np.degrees(START_VIEW[0])))),
-                                 np.radians(float(check.get("elevation", np.degrees(START_VIEW[1])))))
-            else:  # the angle that shows every memory apart, once they are found
-                self.set_three_d(True)
-                self._turn_when_found = True
-        self.analyse(wait=wait)
-
-    def turn_to_separate(self) -> None:
-        """Turn the 3-D view so the stable fixed points (the memories) lie as far apart on the
-        screen as they can (:func:`rnnviz.dynamics.portrait.best_view`), and select a saddle."""
-        res = self.result
-        if res is None or self.portrait is None:
-            return
-        pts, _ = self.portrait.place(res.fixed)
-        stable = [i for i, k in enumerate(res.fixed.kinds) if k == "stable"]
-        if len(stable) >= 2:
-            self.set_three_d(True, *best_view(pts[stable][:, list(self.pcs)]))
-        saddles = [i for i, k in enumerate(res.fixed.kinds) if k == "saddle"]
-        if saddles:  # its eigenvalue outside the unit circle tells more than a memory's
-            self.select_point(saddles[0])
-
     def rotate_by(self, d_azimuth: float, d_elevation: float) -> None:
         """Turn the 3-D view (radians); the elevation stops at ±90°."""
         if not self.three_d:
@@ -325,7 +298,7 @@ class DynamicsView(AnalysisMixin, TraceView):
 
     def _redraw(self, fast: bool = False) -> None:
         """The portrait for the current components / rotation: trajectories, fixed points, markers.
-        ``fast`` (while dragging): a coarser image, repainted at full size when the drag stops."""
+        ``fast`` (while dragging): a draft image, painted in full when the drag stops."""
         if self.portrait is None:
             return
         C = self.portrait.coords  # (T, B, P)
@@ -337,7 +310,7 @@ class DynamicsView(AnalysisMixin, TraceView):
             if fast and self._raster_args is not None:  # while dragging the view only grows: no jumping
                 (a0, a1), (b0, b1) = self._raster_args[2], self._raster_args[3]
                 xr, yr = (min(a0, xr[0]), max(a1, xr[1])), (min(b0, yr[0]), max(b1, yr[1]))
-            self._raster(xs, ys, xr, yr, width=450 if fast else None)
+            self._raster(xs, ys, xr, yr, draft=fast)
             self._dragged = fast
             if fast:  # fitted again, at full size, when the drag stops
                 self._raster_timer.start()
@@ -358,29 +331,20 @@ class DynamicsView(AnalysisMixin, TraceView):
             for label in self.triad_labels:
                 label.setText("")
             return
-        (x0, x1), (y0, y1) = self.pplot.getViewBox().viewRange()  # wider than the data: the aspect is locked
-        r = 0.09 * min(x1 - x0, y1 - y0)
-        origin = np.array([x0 + 0.04 * (x1 - x0) + 1.7 * r, y0 + 0.04 * (y1 - y0) + 1.5 * r])  # room for labels
-        ends = origin + np.eye(3) * r @ self.rot  # (3, 2): each component's unit axis on screen
-        seg = np.repeat(origin[None], 6, axis=0)
-        seg[1::2] = ends
+        seg, spots = triad(self.pplot.getViewBox().viewRange(), self.rot)
         self.triad.setData(seg[:, 0], seg[:, 1], connect="pairs")
-        for label, end, i in zip(self.triad_labels, ends, self.pcs, strict=True):
+        for label, pos, i in zip(self.triad_labels, spots, self.pcs, strict=True):
             label.setText(f"PC{i + 1}")
-            v = end - origin
-            n = float(np.hypot(*v))
-            # a foreshortened axis still gets its label well out along its direction: near the
-            # origin the three labels would sit on each other
-            label.setPos(*(origin + v / n * max(1.45 * n, 1.3 * r) if n > 0.05 * r else origin))
+            label.setPos(*pos)
 
-    def _raster(self, X: np.ndarray, Y: np.ndarray, xr, yr, width: int | None = None) -> None:
+    def _raster(self, X: np.ndarray, Y: np.ndarray, xr, yr, width: int | None = None, draft: bool = False) -> None:
         """Paint the (T, B) trajectories into the image item, placed in data coordinates."""
         (x0, x1), (y0, y1) = xr, yr
         # about the plot's own size (×1.5 for smooth lines): far larger and the thin lines
         # vanish when Qt shrinks the image, far smaller and they blur
         w = width or self._raster_width()
         self._raster_args = (X, Y, xr, yr, w)
-        self.paths.setImage(paint_paths(X, Y, xr, yr, w), autoLevels=False, levels=(0, 255))
+        self.paths.setImage(paint_paths(X, Y, xr, yr, w, draft), autoLevels=False, levels=(0, 255))
         self.paths.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def _raster_width(self) -> int:

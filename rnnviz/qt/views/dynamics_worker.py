@@ -1,11 +1,17 @@
 """The Dynamics panel's analysis, off the GUI thread: fixed points (for zero input or the input
-at the cursor) and Jacobians of the shown run, from the window's session model."""
+at the cursor) and Jacobians of the shown run, from the window's session model; and a fixed-point
+lesson's point (the search, then the 3-D angle that shows the memories apart)."""
 
 from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from rnnviz.dynamics.panel import analyse_trace, input_at, input_note
+from rnnviz.dynamics.portrait import best_view
+
+START_VIEW = (0.6, 0.35)  # azimuth, elevation (radians) when 3-D is switched on: the cube at an angle
 
 
 class AnalysisMixin:
@@ -75,3 +81,33 @@ class AnalysisMixin:
         if self._turn_when_found:
             self._turn_when_found = False
             self.turn_to_separate()
+
+    def show_lesson_point(self, check: dict, wait: bool = False) -> None:
+        """A fixed-point lesson's point: its view (``check["view"] = "3d"``, optional
+        ``azimuth`` / ``elevation`` in degrees) and the search for the session model's fixed points."""
+        if check.get("view") == "3d":
+            if "azimuth" in check or "elevation" in check:
+                try:  # a lesson file's numbers: a word there must not stop the lesson
+                    az = np.radians(float(check.get("azimuth", np.degrees(START_VIEW[0]))))
+                    el = np.radians(float(check.get("elevation", np.degrees(START_VIEW[1]))))
+                except (TypeError, ValueError):
+                    az, el = START_VIEW
+                self.set_three_d(True, az, el)
+            else:  # the angle that shows every memory apart, once they are found
+                self.set_three_d(True)
+                self._turn_when_found = True
+        self.analyse(wait=wait)
+
+    def turn_to_separate(self) -> None:
+        """Turn the 3-D view so the stable fixed points (the memories) lie as far apart on the
+        screen as they can (:func:`rnnviz.dynamics.portrait.best_view`), and select a saddle."""
+        res = self.result
+        if res is None or self.portrait is None:
+            return
+        pts, _ = self.portrait.place(res.fixed)
+        stable = [i for i, k in enumerate(res.fixed.kinds) if k == "stable"]
+        if len(stable) >= 2:
+            self.set_three_d(True, *best_view(pts[stable][:, list(self.pcs)]))
+        saddles = [i for i, k in enumerate(res.fixed.kinds) if k == "saddle"]
+        if saddles:  # its eigenvalue outside the unit circle tells more than a memory's
+            self.select_point(saddles[0])
