@@ -96,7 +96,7 @@ def lstm_run_forward(x, weights, d, activation="tanh"):
     for k, blk in enumerate(order):  # the input side of every step at once
         rows = slice(blk * H, (blk + 1) * H)
         torch.addmm(b_xh[rows] + b_hh[rows], x_rows, W_xh[rows].T, out=Z[k].view(T * B, H))
-    W_rec = W_hh.view(4, H, H)[order].reshape(4 * H, H).T.contiguous()  # (H, 4H), blocks i, f, o, g
+    W_rec = W_hh.reshape(4, H, H)[order].reshape(4 * H, H).T.contiguous()  # (H, 4H), blocks i, f, o, g
     rec = x.new_empty(B, 4 * H)
     rec_gates = rec.view(B, 4, H).transpose(0, 1)  # (4, B, H) view
     C, tc, Hs = x.new_empty(T, B, H), x.new_empty(T, B, H), x.new_empty(T, B, H)
