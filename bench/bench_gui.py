@@ -103,9 +103,10 @@ def print_scrub(results: dict, goal_median: float = GOAL["median"], goal_p90: fl
     print(f"    {'record + install':28s} {results['record_and_install_s']:8.2f} s")
     print(f"    {'tab':16s} {'move':6s} {'median':>8s} {'p90':>8s}   verdict (goal: median <= {goal_median:g} ms"
           + (f", p90 <= {goal_p90:g} ms)" if goal_p90 else ")"))
-    for key, (med, p90) in results.items():
+    for key, value in results.items():
         if not isinstance(key, tuple):
             continue
+        med, p90 = value
         ok = med <= goal_median and (goal_p90 is None or p90 <= goal_p90)
         print(f"    {key[0]:16s} {key[1]:6s} {med:8.2f} {p90:8.2f}   {'meets' if ok else 'MISSES'}")
 

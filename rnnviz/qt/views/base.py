@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from rnnviz.app.panel_model import bad_runs, finite_absmax, steps_text
 from rnnviz.qt import theme
@@ -284,6 +284,15 @@ class DecadeAxis(pg.AxisItem):
         return out
 
 
+def cached(item):
+    """Paint ``item`` (an ImageItem, a PlotDataItem's curve) from a pixmap until it changes. A
+    moving cursor or dimming band makes Qt repaint what lies under it; re-rastering a 1000-step
+    image or curve there on every timeline step was most of a scrub's time. Returns ``item``."""
+    target = item.curve if isinstance(item, pg.PlotDataItem) else item
+    target.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return item
+
+
 def make_cursor(plot: pg.PlotItem, angle: float = 90) -> pg.InfiniteLine:
     """A non-movable cursor line added to ``plot``."""
     line = pg.InfiniteLine(pos=0, angle=angle, movable=False, pen=theme.pen("cursor", 2))
@@ -325,5 +334,5 @@ class DimBand:
         return self.left.isVisible(), self.right.isVisible()
 
 
-__all__ = ["PHASES", "DecadeAxis", "DimBand", "LegendBar", "TraceView", "add_legend", "bad_runs", "finite_absmax",
-           "TextLine", "make_cursor", "no_si_prefix", "rich", "sample_name", "steps_text", "style_plot"]
+__all__ = ["PHASES", "DecadeAxis", "DimBand", "LegendBar", "TextLine", "TraceView", "add_legend", "bad_runs", "cached",
+           "finite_absmax", "make_cursor", "no_si_prefix", "rich", "sample_name", "steps_text", "style_plot"]

@@ -16,6 +16,7 @@ from rnnviz.qt.views.base import (
     LegendBar,
     TraceView,
     bad_runs,
+    cached,
     make_cursor,
     steps_text,
     style_plot,
@@ -214,7 +215,7 @@ class GradientFlowView(TraceView):
     def _add(self, key, x, values, color, style, name, into, store=True) -> None:
         y = log_ready(values, self.floor)
         # antialiased wide lines over >300 points cost ~5 ms a repaint: scrubbing must stay fast
-        item = pg.PlotDataItem(pen=theme.pen(color, 2, style))
+        item = cached(pg.PlotDataItem(pen=theme.pen(color, 2, style)))
         self.legend.add(name, color, style)
         item.opts["antialias"] = len(x) <= 300
         item.setData(x, y, connect="finite")

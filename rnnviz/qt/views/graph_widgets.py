@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from rnnviz.qt import theme
+from rnnviz.qt.views.base import cached
 
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -185,7 +186,7 @@ class GradientStrip(pg.PlotWidget):
         for k in range(K):
             item = self.curves.get(k)
             if item is None:
-                item = self.curves[k] = pg.PlotDataItem(connect="finite")
+                item = self.curves[k] = cached(pg.PlotDataItem(connect="finite"))
                 self.addItem(item)
             item.opts["antialias"] = T <= 400
             item.setData(x, logs[k], connect="finite")

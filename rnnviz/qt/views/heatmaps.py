@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import DimBand, TraceView, make_cursor, style_plot
+from rnnviz.qt.views.base import DimBand, TraceView, cached, make_cursor, style_plot
 
 
 class StepAxis(pg.AxisItem):
@@ -49,9 +49,9 @@ class HeatPanel:
         self.plot = layout.addPlot(row=row, col=col, axisItems={"bottom": StepAxis("bottom")})
         self.plot.setMenuEnabled(True)
         self.title = title
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = cached(pg.ImageItem(axisOrder="row-major"))
         self.plot.addItem(self.image)
-        self.bad = pg.ImageItem(axisOrder="row-major")
+        self.bad = cached(pg.ImageItem(axisOrder="row-major"))
         self.bad.setZValue(5)
         self.plot.addItem(self.bad)
         self.cursor = make_cursor(self.plot)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QWidget
 
 from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import DimBand, TraceView, add_legend, make_cursor, sample_name, style_plot
+from rnnviz.qt.views.base import DimBand, TraceView, add_legend, cached, make_cursor, sample_name, style_plot
 from rnnviz.qt.views.heatmaps import token_label
 
 TOP_K = 10
@@ -104,15 +104,15 @@ class PredictionsView(TraceView):
         self.target_bar = pg.BarGraphItem(x=[0], height=[0], width=0.7)
         self.plot.addItem(self.bars)
         self.plot.addItem(self.target_bar)
-        self.output_curve = self.plot.plot([], [], name="output ŷ_t")
-        self.target_curve = self.plot.plot([], [], name="target y_t")
+        self.output_curve = cached(self.plot.plot([], [], name="output ŷ_t"))
+        self.target_curve = cached(self.plot.plot([], [], name="target y_t"))
         self.legend = add_legend(self.plot, (-10, 10))
         self.legend.addItem(self.output_curve, "output ŷ_t")
         self.legend.addItem(self.target_curve, "target y_t")
         self.cursor = make_cursor(self.plot)
         self.dim = DimBand(self.plot)
         self.dim.set_y(-1e6, 2e6)
-        self.compare_curve = self.plot.plot([], [])
+        self.compare_curve = cached(self.plot.plot([], []))
         for c in (self.output_curve, self.target_curve, self.compare_curve):
             c.setDownsampling(auto=True, method="peak")
             c.setClipToView(True)
@@ -141,7 +141,7 @@ class PredictionsView(TraceView):
         self.xy_now = pg.ScatterPlotItem(size=14, symbol="o")
         self.xy_now.setZValue(20)
         self.xy_plot.addItem(self.xy_now)
-        self.extrap_curve = self.plot.plot([], [])  # x coordinate vs time in the series plot
+        self.extrap_curve = cached(self.plot.plot([], []))  # x coordinate vs time in the series plot
         row.addWidget(self.xy_pw, 1)
         self.xy_pw.hide()
 
