@@ -26,6 +26,8 @@ FONT_FACTOR = 1.6  # widget fonts (menus, labels, lists)
 BUTTON_PX = 56  # step / play controls
 LIST_FONT_FACTOR = 1.3  # the lesson list: all nine titles visible at 1000 px height
 GRAPH_SHARE = 0.6  # the unrolled graph's share of the height: the main picture in a classroom
+SMALL_GRAPH_SHARE = 0.45  # below SMALL_HEIGHT px: the views under the graph need the room
+SMALL_HEIGHT = 900
 
 _PROP_ON = "rnnviz_presenting"
 
@@ -67,12 +69,14 @@ def _tab_bar(window, on: bool) -> None:
 
 
 def _graph_first(window, on: bool) -> None:
-    """Presentation: the unrolled graph takes GRAPH_SHARE of the height (the main picture)."""
+    """Presentation: the unrolled graph takes GRAPH_SHARE of the height (the main picture; less
+    on a small screen, where 60% squeezed the views under it into a strip)."""
     splitter = window.splitter
     if on:
         window.setProperty("rnnviz_splitter_sizes", splitter.sizes())
         total = max(sum(splitter.sizes()), 1)
-        splitter.setSizes([round(total * GRAPH_SHARE), total - round(total * GRAPH_SHARE)])
+        share = GRAPH_SHARE if window.height() >= SMALL_HEIGHT else SMALL_GRAPH_SHARE
+        splitter.setSizes([round(total * share), total - round(total * share)])
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
     else:

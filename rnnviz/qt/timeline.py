@@ -7,7 +7,7 @@ t = T-1 back to 0. Play advances one place every 1/speed seconds and stops at th
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QValidator
+from PySide6.QtGui import QColor, QPalette, QValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -115,6 +115,13 @@ class TimelineBar(QWidget):
         self.label = TextLine("no trace", widest="t = 10000 / 10000   whole run")
         self.label.setToolTip("Current time step and pass")
         top.addWidget(self.label)
+        # beside the step, not in the row of boxes: that row must fit a 1280 px window
+        self.kept_label = QLabel("")
+        palette = self.kept_label.palette()  # a palette, not a style sheet: the font still follows the window's
+        palette.setColor(QPalette.ColorRole.WindowText, QColor("#8a4b00"))
+        self.kept_label.setPalette(palette)
+        self.kept_label.hide()
+        top.addWidget(self.kept_label)
         top.addWidget(self.slider, 1)
         lay.addStretch(1)
 
@@ -137,10 +144,6 @@ class TimelineBar(QWidget):
         self.sample_box.setToolTip("Which sequence of the batch the views show")
         self.sample_box.valueChanged.connect(self._sample_picked)
         lay.addWidget(self.sample_box)
-        self.kept_label = QLabel("")
-        self.kept_label.setStyleSheet("color: #8a4b00;")
-        self.kept_label.hide()
-        lay.addWidget(self.kept_label)
 
         lay.addWidget(QLabel("speed"))
         self.speed_box = QDoubleSpinBox()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
 
 from rnnviz.app.panel_model import run_label
 from rnnviz.app.panels import get_panel
@@ -14,6 +13,7 @@ from rnnviz.qt.views.base import (
     DecadeAxis,
     DimBand,
     LegendBar,
+    TextLine,
     TraceView,
     bad_runs,
     cached,
@@ -88,8 +88,7 @@ class GradientFlowView(TraceView):
         self.legend = LegendBar()
         self._layout.addWidget(self.legend)
         self.compare_runs: list[tuple[str, object]] = []  # (label, trace) of every compared run
-        self.info = QLabel(" ")
-        self.info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.info = TextLine(" ")  # one line, elided: a long summary must not widen the window
         self._layout.addWidget(self.info)
         self.cursor = make_cursor(self.plot)
         self.dim = DimBand(self.plot)

@@ -601,7 +601,7 @@ class GraphView(TraceView):
 
     def minimumSizeHint(self):  # noqa: N802 (Qt naming)
         """Tall enough that a deep or bidirectional graph's labels read (GROW_PX on screen) when
-        it fits, at most half the window: the splitter above the tabs grows the graph for it."""
+        it fits, at most 35% of the window: the splitter above the tabs grows the graph for it."""
         hint = super().minimumSizeHint()
         if self.graph is None or self.trace is None or self._drawn is None:
             return hint
@@ -609,7 +609,9 @@ class GraphView(TraceView):
         need = rows * SY * GROW_PX * theme.scale() / font_height(LABEL_PX)
         chrome = self.height() - self.canvas.viewport().height()
         top = QWidget.window(self)  # self.window is the drawn steps (first, last)
-        cap = 0.5 * top.height() if top is not self else need + chrome
+        # 0.35: the rest of a presentation-mode window needs ~440 px; with half, a 720 px screen
+        # grew the window past its height (the cap follows the window's height)
+        cap = 0.35 * top.height() if top is not self else need + chrome
         hint.setHeight(int(max(hint.height(), min(need + chrome, cap))))
         return hint
 
