@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QListView,
     QListWidget,
@@ -91,10 +91,9 @@ class LessonBrowser(QWidget):
         bl.addWidget(self.title)
         bl.addWidget(self.variant_box)
         bl.addWidget(self.text, 1)
-        nav = QHBoxLayout()
-        for b in (self.prev_button, self.reset_button, self.run_button, self.next_button):
-            nav.addWidget(b)
-        bl.addLayout(nav)
+        self.nav = QGridLayout()
+        self._place_nav(columns=4)
+        bl.addLayout(self.nav)
         bl.addWidget(self.open_button)
         split = self.splitter = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
@@ -238,12 +237,20 @@ class LessonBrowser(QWidget):
         self.add_lesson(lesson)
         return lesson
 
+    def _place_nav(self, columns: int) -> None:
+        """Previous / Reset / Run / Next in one row, or two rows of two (presentation mode's
+        large font cut their texts to '◀ Previou' in a dock on a 1280-pixel screen)."""
+        for i, b in enumerate((self.prev_button, self.reset_button, self.run_button, self.next_button)):
+            self.nav.removeWidget(b)
+            self.nav.addWidget(b, i // columns, i % columns)
+
     def set_presenting(self, on: bool, list_point_size: float | None = None) -> None:
         """Presentation mode: taller buttons (fonts follow the window's); the lesson list in
         ``list_point_size`` (smaller than the rest, so every title shows without scrolling) and
         given more of the dock's height."""
         for b in (self.prev_button, self.next_button, self.reset_button, self.run_button, self.open_button):
             b.setMinimumHeight(48 if on else 0)
+        self._place_nav(columns=2 if on else 4)
         font = self.list.font()
         if on and list_point_size:
             font.setPointSizeF(list_point_size)

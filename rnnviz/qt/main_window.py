@@ -50,6 +50,7 @@ from rnnviz.qt.session_controller import SessionController
 from rnnviz.qt.tab_strip import TabStrip
 from rnnviz.qt.timeline import TimelineBar
 from rnnviz.qt.views import VIEW_CLASSES
+from rnnviz.qt.views.base import TextLine
 from rnnviz.qt.workers import start_warm_up, wait_warm_up
 
 CURSOR_FIELDS = ("time", "phase", "layer", "sample")
@@ -178,7 +179,8 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
-        self.status_label = QLabel("")
+        # a long message is elided (its tooltip has it whole), never a window wider than the screen
+        self.status_label = TextLine("")
         self.status_label.setToolTip("Messages: what happened, and why a setting was refused")
         self.nonfinite_label = QLabel("")
         self.nonfinite_label.setStyleSheet("color: white; background: #c00000; padding: 1px 6px; font-weight: bold;")

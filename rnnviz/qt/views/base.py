@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from rnnviz.app.panel_model import bad_runs, finite_absmax, steps_text
 from rnnviz.qt import theme
@@ -38,6 +38,10 @@ class TraceView(QWidget):
     """
 
     title = "View"
+    #: A view whose readable minimum is taller or wider than a 1280×720 screen leaves it (Dynamics,
+    #: Equations in presentation mode) scrolls inside its tab instead of growing the window past
+    #: the screen: its widgets then live in a scroll area, still children of the view.
+    scrollable = False
     time_clicked = Signal(int)
     node_clicked = Signal(int, int)
 
@@ -50,7 +54,7 @@ class TraceView(QWidget):
         self.phase = "full"
         self.current_k = 0
         self.current_b = 0
-        self._layout = QVBoxLayout(self)
+        self._layout = QVBoxLayout(self._body() if self.scrollable else self)
         self._layout.setContentsMargins(2, 2, 2, 2)
         self._layout.setSpacing(2)
         self.message = QLabel("")
@@ -59,6 +63,18 @@ class TraceView(QWidget):
         self.message.hide()
         self._layout.addWidget(self.message)
         theme.on_change(self._theme_changed)
+
+    def _body(self) -> QWidget:
+        """The widget the view's layout goes in when it scrolls: a frameless scroll area's page."""
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setWidgetResizable(True)
+        body = QWidget()
+        self.scroll_area.setWidget(body)
+        outer.addWidget(self.scroll_area)
+        return body
 
     # -- the contract -------------------------------------------------------------
     def set_trace(self, trace) -> None:

@@ -46,6 +46,7 @@ class DynamicsView(AnalysisMixin, TraceView):
     the plot items."""
 
     title = "Dynamics"
+    scrollable = True
     result_ready = Signal(object)
 
     def __init__(self, parent=None):

@@ -143,6 +143,7 @@ class EquationsView(TraceView):
     """
 
     title = get_panel("equations").title
+    scrollable = True
 
     def __init__(self, parent=None):
         super().__init__(parent)

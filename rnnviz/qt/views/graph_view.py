@@ -63,6 +63,7 @@ LABEL_PX = 15        # node label font, scene units; the zoom decides its size o
 READ_PX = 14.0       # on-screen label height the default zoom aims at (× theme scale)
 MIN_PX = 7.5         # never zoom a label below this by default (× theme scale)
 GROW_PX = 10.0       # labels this tall fit: the view asks for the height (× theme scale)
+SCREEN_SHARE = 0.3    # the graph never asks for more than this share of the screen's height
 BUILD_BUDGET_S = 0.006  # GUI-thread time per slice of items: the window answers between slices
 PAINT_NOW = 40       # columns a cursor move recolours at once; more: those on screen, the rest in slices
 CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -601,7 +602,8 @@ class GraphView(TraceView):
 
     def minimumSizeHint(self):  # noqa: N802 (Qt naming)
         """Tall enough that a deep or bidirectional graph's labels read (GROW_PX on screen) when
-        it fits, at most 35% of the window: the splitter above the tabs grows the graph for it."""
+        it fits, at most 35% of the window and 30% of the screen: the splitter above the tabs
+        grows the graph for it."""
         hint = super().minimumSizeHint()
         if self.graph is None or self.trace is None or self._drawn is None:
             return hint
@@ -612,6 +614,10 @@ class GraphView(TraceView):
         # 0.35: the rest of a presentation-mode window needs ~440 px; with half, a 720 px screen
         # grew the window past its height (the cap follows the window's height)
         cap = 0.35 * top.height() if top is not self else need + chrome
+        # and at most SCREEN_SHARE of the screen, whatever the window's height does
+        screen = self.screen()
+        if screen is not None:
+            cap = min(cap, SCREEN_SHARE * screen.availableGeometry().height())
         hint.setHeight(int(max(hint.height(), min(need + chrome, cap))))
         return hint
 

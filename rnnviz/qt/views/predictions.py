@@ -93,6 +93,7 @@ class PredictionsView(TraceView):
         self._build_xy(row)
         self._layout.addWidget(self.plots_row, 3)
         self.info = QLabel(" ")
+        self.info.setWordWrap(True)  # one long line made the window wider than a 1280 px screen
         self._layout.addWidget(self.info)
         self.text_box = QPlainTextEdit()
         self.text_box.setReadOnly(True)
