@@ -65,6 +65,8 @@ MIN_PX = 7.5         # never zoom a label below this by default (× theme scale)
 GROW_PX = 10.0       # labels this tall fit: the view asks for the height (× theme scale)
 SCREEN_SHARE = 0.3    # the graph never asks for more than this share of the screen's height
 BUILD_BUDGET_S = 0.006  # GUI-thread time per slice of items: the window answers between slices
+SCRUB_BUDGET_S = 0.002  # per slice while the timeline moves (a drag's steps come first)
+SCRUB_S = 0.15          # the timeline moved this recently: it is being scrubbed
 PAINT_NOW = 40       # columns a cursor move recolours at once; more: those on screen, the rest in slices
 CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 MIN_SLICE = 1        # columns per slice at least, however slow the machine
@@ -198,6 +200,7 @@ class GraphView(TraceView):
         self._occupied: dict = {}
         self._labels_placed = False
         self._view_scale = 1.0
+        self._moved_at = 0.0  # when the cursor last moved (slices shrink while it moves)
         self._build_timer = QTimer(self)
         self._build_timer.setSingleShot(True)
         self._build_timer.timeout.connect(self._continue_build)
@@ -257,6 +260,7 @@ class GraphView(TraceView):
     def set_cursor(self, t: int, phase: str = "full", k: int = 0, b: int = 0) -> None:
         old_b, old_k = self.current_b, self.current_k
         super().set_cursor(t, phase, k, b)
+        self._moved_at = time.perf_counter()
         if self.graph is None:
             return
         self._ensure_window(self.current_time)
@@ -417,7 +421,8 @@ class GraphView(TraceView):
             self.panned()
 
     def _continue_build(self) -> None:
-        self._run_slices()
+        scrubbing = time.perf_counter() - self._moved_at < SCRUB_S
+        self._run_slices(SCRUB_BUDGET_S if scrubbing else BUILD_BUDGET_S)
 
     def _column_ids(self, c) -> list:
         """Node ids of column ``c`` (None: the total loss) that the graph has."""
