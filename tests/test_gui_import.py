@@ -16,8 +16,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from torch import nn
 
 import rnnviz
-from rnnviz.app.state import SessionState
-from rnnviz.qt.main_window import MainWindow
 from rnnviz.qt.open_model import DataChoice, copy_as_python, imported_on_screen, open_data, open_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,15 +33,8 @@ class EmbedLSTM(nn.Module):
 
 
 @pytest.fixture
-def window(qtbot):
-    cfg = rnnviz.RunConfig().with_overrides(hidden_size=8, seq_len=12, batch_size=4)
-    win = MainWindow(SessionState(cfg))
-    qtbot.addWidget(win)
-    win.resize(1300, 850)
-    win.show()
-    assert win.record_sync()
-    yield win
-    win.shutdown()
+def window(make_window):
+    return make_window()
 
 
 def _answer_trust_box(button):

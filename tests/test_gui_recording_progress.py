@@ -3,24 +3,16 @@
 import pytest
 
 import rnnviz
-from rnnviz.app.state import SessionState
 from rnnviz.core import progress
-from rnnviz.qt.main_window import MainWindow
 
 LONG = dict(cell="gru", hidden_size=64, seq_len=5000, batch_size=16)  # 5000 BPTT steps
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(SessionState(rnnviz.RunConfig().with_overrides(hidden_size=8, seq_len=12, batch_size=4)),
-                     warm_up=False)
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    assert win.record_sync()
+def window(make_window, small_config):
+    win = make_window(small_config(), size=(1200, 800), warm_up=False)
     win.training_controller.recorder.progress_interval = 0.005  # many reports even on a fast machine
-    yield win
-    win.shutdown()
+    return win
 
 
 def _progress_events(window):
