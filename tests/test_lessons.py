@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 import torch
 
+from rnnviz.app.lesson_run import classify, run_action
 from rnnviz.app.lessons import (
     PANELS,
     Lesson,
     LessonError,
-    classify,
     list_lessons,
     load_lesson,
     neighbour,
     parse_lesson,
-    run_action,
 )
 from rnnviz.core.graph import graph_summary
 from rnnviz.core.tasks import bag_of_words, tokenize

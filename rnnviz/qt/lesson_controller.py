@@ -13,7 +13,8 @@ import dataclasses
 
 from PySide6.QtCore import QObject
 
-from rnnviz.app.lessons import Lesson, LessonError, LessonResult, classify, load_lesson, run_action
+from rnnviz.app.lesson_run import LessonResult, classify, run_action
+from rnnviz.app.lessons import Lesson, LessonError, load_lesson
 from rnnviz.app.state import CompareRun
 from rnnviz.core.tasks import tokenize
 
