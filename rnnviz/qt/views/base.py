@@ -237,14 +237,18 @@ class TextLine(QWidget):
     :meth:`setText` repaints it without asking the window to lay itself out again, as a QLabel
     does (on every timeline step that cost several passes through every widget's size hint).
     Too long a text is elided; ``widest`` (optional) is the longest text it must hold, which
-    fixes its width."""
+    fixes its width; ``lines`` > 1 wraps the text onto up to that many lines (fewer where the
+    window has no room: at least one)."""
 
-    def __init__(self, text: str = "", widest: str | None = None, parent: QWidget | None = None):
+    def __init__(self, text: str = "", widest: str | None = None, parent: QWidget | None = None,
+                 lines: int = 1):
         super().__init__(parent)
         self._text = text
         self._widest = widest
+        self._lines = max(1, int(lines))
+        # more than one line: as many as fit, down to one on a crowded screen
         self.setSizePolicy(QSizePolicy.Policy.Fixed if widest else QSizePolicy.Policy.Ignored,
-                           QSizePolicy.Policy.Fixed)
+                           QSizePolicy.Policy.Preferred if self._lines > 1 else QSizePolicy.Policy.Fixed)
 
     def text(self) -> str:
         return self._text
@@ -256,17 +260,25 @@ class TextLine(QWidget):
 
     def sizeHint(self) -> QSize:  # noqa: N802
         fm = self.fontMetrics()
-        return QSize(fm.horizontalAdvance(self._widest or self._text) + 8, fm.height() + 4)
+        return QSize(fm.horizontalAdvance(self._widest or self._text) + 8, self._height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(self.sizeHint().width() if self._widest else 0, self.fontMetrics().height() + 4)
+        return QSize(self.sizeHint().width() if self._widest else 0, self._height(1))
+
+    def _height(self, lines: int | None = None) -> int:
+        fm = self.fontMetrics()
+        return fm.height() + ((lines or self._lines) - 1) * fm.lineSpacing() + 4
 
     def paintEvent(self, _event) -> None:  # noqa: N802
         p = QPainter(self)
         p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
         rect = self.rect().adjusted(4, 0, -4, 0)
-        text = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, rect.width())
-        p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+        if self._lines > 1:
+            p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+                                 | Qt.TextFlag.TextWordWrap), self._text)
+        else:
+            text = self.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight, rect.width())
+            p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
         p.end()
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QWidget
 
 from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import DimBand, TraceView, add_legend, cached, make_cursor, sample_name, style_plot
+from rnnviz.qt.views.base import (
+    DimBand,
+    TextLine,
+    TraceView,
+    add_legend,
+    cached,
+    make_cursor,
+    sample_name,
+    style_plot,
+)
 from rnnviz.qt.views.heatmaps import token_label
 
 TOP_K = 10
@@ -92,8 +101,9 @@ class PredictionsView(TraceView):
         row.addWidget(self.pw, 1)
         self._build_xy(row)
         self._layout.addWidget(self.plots_row, 3)
-        self.info = QLabel(" ")
-        self.info.setWordWrap(True)  # one long line made the window wider than a 1280 px screen
+        # two wrapped lines of a fixed height: one long line made the window wider than a 1280 px
+        # screen, and a word-wrapping QLabel laid the window out again on every timeline step
+        self.info = TextLine(" ", lines=2)
         self._layout.addWidget(self.info)
         self.text_box = QPlainTextEdit()
         self.text_box.setReadOnly(True)
