@@ -132,3 +132,19 @@ def test_lesson_blackbox_shows_the_cube_of_memories_found_in_3d(make_window):
         assert view.glw.minimumSizeHint().width() < 400  # titles do not force the panel wider than the window
     finally:
         apply_presentation(win, False)  # the theme's scale is global: later tests expect 1.0
+
+
+def test_long_trajectories_are_thinned_not_dropped(qapp):
+    """A T=5000 run whose state jumps across the picture at every step is painted from a budget
+    of its own segments (it froze the tab for seconds); a state resting at a point is one dot."""
+    from rnnviz.qt.views.dynamics_paint import _on_pixels, paint_paths
+
+    rest = np.zeros((500, 2))
+    rest[-1] = [3.0, 0.0]
+    assert _on_pixels(rest).tolist() == [[0.0, 0.0], [3.0, 0.0]]  # 499 steps at rest: one point
+    rng = np.random.default_rng(0)
+    X, Y = rng.uniform(-1, 1, (5000, 4)), rng.uniform(-1, 1, (5000, 4))
+    X[100:200, 1] = np.nan  # a NaN stretch is skipped, not drawn to the origin
+    img = paint_paths(X, Y, (-1, 1), (-1, 1), 400)
+    ink = img[..., 3] > 0
+    assert 0.05 < ink.mean() < 0.95  # lines everywhere the trajectories go, not a filled square

@@ -137,6 +137,7 @@ class DynamicsView(AnalysisMixin, TraceView):
         self.fp_ring = pg.ScatterPlotItem(size=21, pen=pg.mkPen(theme.color("select"), width=3), brush=None)
         self.hover = pg.TextItem("", anchor=(0, 1), color=theme.foreground(), fill=pg.mkBrush(255, 255, 255, 220))
         self.hover.setZValue(40)
+        self.hover.hide()  # an empty TextItem still paints its white fill: a box in the portrait
         # 3-D: the three components' axes from the centre, so a rotated view can be read
         self.triad = pg.PlotCurveItem(pen=theme.pen(theme.foreground(), 1.5), connect="pairs")
         self.triad_labels = [pg.TextItem(anchor=(0.5, 0.5), color=theme.foreground()) for _ in range(3)]
@@ -468,17 +469,18 @@ class DynamicsView(AnalysisMixin, TraceView):
 
     def _on_mouse_moved(self, pos) -> None:
         if self.portrait is None or not self.pplot.sceneBoundingRect().contains(pos):
-            self.hover.setText("")
+            self.hover.hide()
             return
         vb = self.pplot.getViewBox()
         p = vb.mapSceneToView(pos)
         px = vb.viewPixelSize()
         t, s, dist = self.portrait.nearest(p.x(), p.y(), self.pcs, (px[0], px[1]), self.rot)
         if dist > 12:
-            self.hover.setText("")
+            self.hover.hide()
             return
         self.hover.setText(f"step {t + 1}, sample {s}")
         self.hover.setPos(p.x(), p.y())
+        self.hover.show()
 
 
 def _padded(lo: float, hi: float, pad: float = 0.06) -> tuple[float, float]:

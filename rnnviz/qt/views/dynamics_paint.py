@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 
 RADIANS_PER_PIXEL = 0.01
+POLYLINE_POINTS = 32  # points per drawPolyline call
+MAX_POINTS = 8000  # points painted at most (T·B beyond it: every k-th step)
+DRAFT_POINTS = 3000  # the same while a drag turns the 3-D view
+MAX_LENGTH_PX = 150_000  # pixels of line painted at most (~0.3 s)
 
 
 def paint_paths(X: np.ndarray, Y: np.ndarray, xr, yr, width: int, draft: bool = False) -> np.ndarray:
     """The (T, B) trajectories X, Y coloured by time (viridis, early → late) as an RGBA image
     (rows from y0 up), ``width`` pixels wide, spanning ``xr`` × ``yr`` in data coordinates.
-    ``draft`` (while the view is dragged round): every k-th step, no antialiasing — ~10× faster.
+    ``draft`` (while the view is dragged round): fewer steps, no antialiasing — ~10× faster.
 
     Scrubbing repaints whatever lies under the moving markers; a 16 000-point path costs ~100 ms
     per repaint, an image ~1 ms. (Zooming far in shows its pixels.)"""
@@ -30,12 +34,20 @@ def paint_paths(X: np.ndarray, Y: np.ndarray, xr, yr, width: int, draft: bool = 
     img.fill(0)
     p = QPainter(img)
     p.setRenderHint(QPainter.RenderHint.Antialiasing, not draft)
-    if draft:
-        stride = max(1, X.size // 3000)
-        X, Y = X[::stride], Y[::stride]
     px = (X - x0) / (x1 - x0) * (w - 1)
     py = (Y - y0) / (y1 - y0) * (h - 1)  # row 0 = y0: the ImageItem puts it at the bottom
-    T, B = X.shape
+    # every k-th step beyond a budget of points (a picture a few hundred pixels wide shows no more)
+    stride = -(-X.size // (DRAFT_POINTS if draft else MAX_POINTS))
+    if stride > 1:
+        px, py = px[::stride], py[::stride]
+    # and every k-th step's segment beyond a budget of stroked length: an antialiased pixel of
+    # line costs ~2 µs, and a run whose state jumps across the picture at every step (T=5000,
+    # B=4: 2 million pixels of line) froze the tab for seconds; striding such a path in time
+    # would draw chords it never took, so its own segments are thinned instead
+    steps = np.hypot(np.diff(px, axis=0), np.diff(py, axis=0))
+    length = float(steps[np.isfinite(steps)].sum())  # an exploded run's Inf steps are not drawn
+    every = max(1, int(np.ceil(length / MAX_LENGTH_PX)))
+    T, B = px.shape
     lut = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False)
     edges = np.linspace(0, T, min(T, 24) + 1).astype(int)
     pen = QPen()
@@ -46,13 +58,33 @@ def paint_paths(X: np.ndarray, Y: np.ndarray, xr, yr, width: int, draft: bool = 
         p.setPen(pen)
         lo, hi = edges[i], min(T, edges[i + 1] + 1)
         for s in range(B):
-            seg = np.stack([px[lo:hi, s], py[lo:hi, s]], axis=1)
-            seg = seg[np.isfinite(seg).all(axis=1)]
-            if len(seg) > 1:
-                p.drawPolyline(QPolygonF([QPointF(float(u), float(v)) for u, v in seg]))
+            if every > 1:
+                a = np.stack([px[lo:hi - 1:every, s], py[lo:hi - 1:every, s]], axis=1)
+                b = np.stack([px[lo + 1:hi:every, s], py[lo + 1:hi:every, s]], axis=1)
+                ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+                p.drawLines([QLineF(*u, *v) for u, v in zip(a[ok], b[ok], strict=True)])
+                continue
+            seg = _on_pixels(np.stack([px[lo:hi, s], py[lo:hi, s]], axis=1))
+            # short polylines: Qt's stroker costs far more than linear in a long self-crossing path
+            for a in range(0, len(seg) - 1, POLYLINE_POINTS - 1):
+                piece = seg[a:a + POLYLINE_POINTS]
+                p.drawPolyline(QPolygonF([QPointF(float(u), float(v)) for u, v in piece]))
     p.end()
     ptr = img.constBits()
     return np.frombuffer(ptr, dtype=np.uint8).reshape(h, w, 4)[..., [2, 1, 0, 3]].copy()  # BGRA → RGBA
+
+
+def _on_pixels(seg: np.ndarray) -> np.ndarray:
+    """A path's finite points (n, 2), dropping each that lands on the previous one's half-pixel:
+    a state resting at a fixed point repeats the same pixel for thousands of steps."""
+    seg = seg[np.isfinite(seg).all(axis=1)]
+    if len(seg) < 3:
+        return seg
+    q = np.round(seg * 2)
+    keep = np.ones(len(seg), dtype=bool)
+    keep[1:] = (q[1:] != q[:-1]).any(axis=1)
+    keep[-1] = True
+    return seg[keep]
 
 
 def triad(view_range, rot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
