@@ -232,6 +232,40 @@ class LegendBar(QLabel):
         self.setVisible(bool(parts))
 
 
+class CurveLegend(LegendBar):
+    """A :class:`LegendBar` fed with curves: each entry takes its curve's pen (colour and dash)
+    when drawn, so a theme change restyles it; :meth:`set_shown` hides it whatever it holds."""
+
+    _curves: tuple = ()  # class defaults: LegendBar.__init__ draws before ours runs
+    _shown = True
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._curves = []
+
+    def add_curve(self, curve, name: str) -> None:
+        """Show ``curve`` as ``name`` (again: renamed, moved to the end)."""
+        self._curves = [c for c in self._curves if c[0] is not curve] + [(curve, str(name))]
+        self._render()
+
+    def remove_curve(self, curve) -> None:
+        self._curves = [c for c in self._curves if c[0] is not curve]
+        self._render()
+
+    def set_shown(self, on: bool) -> None:
+        self._shown = bool(on)
+        self._render()
+
+    def _render(self) -> None:
+        self.entries = []
+        for curve, name in self._curves:
+            pen = pg.mkPen(curve.opts.get("pen"))
+            self.entries.append((name, pen.color(), _SAMPLES.get(pen.style(), "━━━")))
+        super()._render()
+        if not self._shown:
+            self.setVisible(False)
+
+
 class TextLine(QWidget):
     """One line of text that changes often (the caption under the graph, the timeline's step):
     :meth:`setText` repaints it without asking the window to lay itself out again, as a QLabel

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QWidget
 from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import (
+    CurveLegend,
     DimBand,
     TextLine,
     TraceView,
@@ -117,9 +118,11 @@ class PredictionsView(TraceView):
         self.plot.addItem(self.target_bar)
         self.output_curve = cached(self.plot.plot([], [], name="output ŷ_t"))
         self.target_curve = cached(self.plot.plot([], [], name="target y_t"))
-        self.legend = add_legend(self.plot, (-10, 10))
-        self.legend.addItem(self.output_curve, "output ŷ_t")
-        self.legend.addItem(self.target_curve, "target y_t")
+        # in a strip under the plots: inside, it covered the curves (the ball lesson)
+        self.legend = CurveLegend()
+        self._layout.insertWidget(self._layout.indexOf(self.plots_row) + 1, self.legend)
+        self.legend.add_curve(self.output_curve, "output ŷ_t")
+        self.legend.add_curve(self.target_curve, "target y_t")
         self.cursor = make_cursor(self.plot)
         self.dim = DimBand(self.plot)
         self.dim.set_y(-1e6, 2e6)
@@ -185,7 +188,7 @@ class PredictionsView(TraceView):
         if ex is None or self.mode != "series":
             for c in (self.xy_extrap_curve, self.xy_extrap_true, self.extrap_curve):
                 c.setData([], [])
-            self.legend.removeItem(self.extrap_curve)
+            self.legend.remove_curve(self.extrap_curve)
             return
         true, pred, start = ex
         b = min(self.current_b, pred.shape[1] - 1)
@@ -193,8 +196,8 @@ class PredictionsView(TraceView):
         self.extrap_curve.setData(steps, pred[:, b, 0])
         self.xy_extrap_curve.setData(pred[:, b, 0], pred[:, b, 1], symbol="t1", symbolSize=9)
         self.xy_extrap_true.setData(true[:, b, 0], true[:, b, 1], pen=None, symbol="o", symbolSize=7)
-        self.legend.removeItem(self.extrap_curve)
-        self.legend.addItem(self.extrap_curve, f"extrapolated from step {start + 1}")
+        self.legend.remove_curve(self.extrap_curve)
+        self.legend.add_curve(self.extrap_curve, f"extrapolated from step {start + 1}")
 
     def _xy_setup(self) -> None:
         tr, b = self.trace, self.current_b
@@ -232,6 +235,7 @@ class PredictionsView(TraceView):
         self.target_curve.setSymbolBrush(theme.color("target"))
         self.compare_curve.setPen(theme.pen(theme.series_color(1), 1.5, Qt.PenStyle.DashDotLine))
         self.info.setFont(theme.font(10))
+        self.legend.restyle()  # its entries take the curves' new pens
         self.text_box.setFont(theme.font(11))
 
     def _theme_changed(self) -> None:
@@ -266,7 +270,7 @@ class PredictionsView(TraceView):
             self.output_curve.setData([], [])
             self.target_curve.setData([], [])
             self.compare_curve.setData([], [])
-            self.legend.setVisible(False)
+            self.legend.set_shown(False)
             self.cursor.hide()
             self.dim.update(None, None, 0, 1)
             if is_classifier(trace):
@@ -278,7 +282,7 @@ class PredictionsView(TraceView):
             self.mode = "series"
             self.bars.setOpts(x=[], height=[])
             self.target_bar.setOpts(x=[], height=[])
-            self.legend.setVisible(True)
+            self.legend.set_shown(True)
             self.cursor.show()
             self.plot.getAxis("bottom").setTicks(None)
             sig = " (sigmoid of the logit)" if loss == "bce" else ""
@@ -314,11 +318,11 @@ class PredictionsView(TraceView):
         cmp = self.compare_trace
         if cmp is not None and cmp.outputs.shape[1] > b:
             self.compare_curve.setData(np.arange(cmp.seq_len, dtype=float), self._series(cmp, b), connect="finite")
-            self.legend.removeItem(self.compare_curve)
-            self.legend.addItem(self.compare_curve, f"{self.compare_label or 'compare'}: ŷ_t")
+            self.legend.remove_curve(self.compare_curve)
+            self.legend.add_curve(self.compare_curve, f"{self.compare_label or 'compare'}: ŷ_t")
         else:
             self.compare_curve.setData([], [])
-            self.legend.removeItem(self.compare_curve)
+            self.legend.remove_curve(self.compare_curve)
         self._shown_b = b
         self.plot.setXRange(-0.5, T - 0.5, padding=0.01)
         self.plot.enableAutoRange(axis="y")
