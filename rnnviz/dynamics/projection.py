@@ -17,12 +17,14 @@ class Projection:
     explained: np.ndarray
 
     def transform(self, states: np.ndarray) -> np.ndarray:
-        """(…, S) → (…, P) coordinates on the components."""
-        return (np.asarray(states, dtype=np.float64) - self.mean) @ self.components
+        """(…, S) → (…, P) coordinates on the components (NaN where an exploded run's state is)."""
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/Inf states are data, not a warning
+            return (np.asarray(states, dtype=np.float64) - self.mean) @ self.components
 
     def direction(self, v: np.ndarray) -> np.ndarray:
         """(…, S) vectors (no centring) → (…, P): how a direction in state space looks in the view."""
-        return np.asarray(v, dtype=np.float64) @ self.components
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.asarray(v, dtype=np.float64) @ self.components
 
 
 def pca(states: np.ndarray, n: int = 6, max_rows: int = 20_000, seed: int = 0) -> Projection:

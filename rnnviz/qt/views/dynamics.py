@@ -447,7 +447,8 @@ class DynamicsView(AnalysisMixin, TraceView):
         if xy is None:
             return
         t = min(max(self.current_time, 0), xy.shape[0] - 1)
-        self.markers.setData(xy[t, :, 0], xy[t, :, 1])
+        at = xy[t][np.isfinite(xy[t]).all(axis=1)]  # an exploded sample has no place to mark
+        self.markers.setData(at[:, 0], at[:, 1])
         self.cursor_line.setValue(t + 1)
 
     # -- user input -------------------------------------------------------------------------
