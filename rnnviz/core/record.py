@@ -271,16 +271,16 @@ def _stack(per_k):
 def _param_grads(spec, sfx, dzx, dzh, inp, h_prev, xh=None):
     """Every parameter gradient of one layer and direction, one matrix product over all steps.
 
-    ``xh`` (T, B, I+H+1), [x_t, h_{t−1}, 1] side by side (:func:`~rnnviz.core.cells.loops.ones_column`),
+    ``xh`` (T, B, I+1+H), [x_t, 1, h_{t−1}] side by side (:func:`~rnnviz.core.cells.loops.step_rows`),
     when the cell kept it: with one pre-activation (``dzh is dzx``) every weight and bias
     gradient is then one product."""
     T, B = dzx.shape[:2]
     flat_x = dzx.reshape(T * B, -1)
     if xh is not None and dzh is dzx:
-        every = (xh.reshape(T * B, -1).T @ flat_x).T  # (G*H, I+H+1); this order is the faster one
+        every = (xh.reshape(T * B, -1).T @ flat_x).T  # (G*H, I+1+H); this order is the faster one
         I = inp.shape[2]
-        bias = every[:, -1]
-        out = {"weight_ih": every[:, :I], "weight_hh": every[:, I:-1], "bias_ih": bias, "bias_hh": bias}
+        bias = every[:, I]
+        out = {"weight_ih": every[:, :I], "weight_hh": every[:, I + 1:], "bias_ih": bias, "bias_hh": bias}
         return {"rnn." + name + sfx: out[name] for name in spec.params}
     out = {"weight_ih": flat_x.T @ inp.reshape(T * B, -1), "bias_ih": flat_x.sum(0)}
     if dzh is not None:
@@ -312,7 +312,7 @@ def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
                 hidden.append(Hs[d])
                 if run[d] is not None:
                     saved.append(run[d][1])
-                    h_prevs.append(None)  # the cell kept [x_t, h_{t−1}, 1] in saved["xh"]
+                    h_prevs.append(None)  # the cell kept [x_t, 1, h_{t−1}] in saved["xh"]
                 else:
                     h_prevs.append(shift(Hs[d], d))
                     saved.append(spec.forward(layer_in, Hs[d], h_prevs[-1], weights[layer][d], d, cfg.activation))

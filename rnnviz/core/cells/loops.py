@@ -60,14 +60,26 @@ def recurrent_product(W_hh: torch.Tensor, xp, batch: int):
     return times_w
 
 
-def ones_column(x: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
-    """[x_t, h_{t−1}, 1] side by side: (T, B, I+H+1), one operand for a cell's pre-activations
-    and for its weight and bias gradients (the ones column multiplies the biases)."""
+def step_rows(x: torch.Tensor, H: int) -> torch.Tensor:
+    """[x_t, 1, h_{t−1}] side by side: (T, B, I+1+H), with x and the ones written and the h part
+    left for the caller (:func:`put_h_prev`). One operand for a cell's pre-activations and for its
+    weight and bias gradients (the ones column multiplies the biases); its first I+1 columns
+    alone give the input side of every step in one product."""
     T, B, I = x.shape
-    xh = x.new_empty(T, B, I + h_prev.shape[2] + 1)
+    xh = x.new_empty(T, B, I + 1 + H)
     xh[..., :I] = x
-    xh[..., I:-1] = h_prev
-    xh[..., -1] = 1.0
+    xh[..., I] = 1.0
+    return xh
+
+
+def put_h_prev(xh: torch.Tensor, Hs: torch.Tensor, d: int) -> torch.Tensor:
+    """Write h_{t−1} (the direction's own order; zeros where the sequence starts) into the h part
+    of :func:`step_rows`' array; returns it."""
+    H = Hs.shape[2]
+    h_part = xh[..., -H:]
+    now, before = (slice(1, None), slice(None, -1)) if d == 0 else (slice(None, -1), slice(1, None))
+    h_part[now] = Hs[before]
+    h_part[0 if d == 0 else -1] = 0.0
     return xh
 
 
