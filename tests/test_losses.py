@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnviz.core.losses import task_loss
+from rnnviz.core.losses import IGNORE, loss_and_grad, task_loss
 from rnnviz.core.sampling import next_token_probs, sample_text
 
 T, B, K = 5, 3, 4
@@ -99,6 +99,44 @@ def test_bad_inputs_raise():
         task_loss(y_hat, torch.zeros(B + 1, dtype=torch.long), "ce")
     with pytest.raises(ValueError, match="mse targets"):
         task_loss(y_hat, torch.zeros(T, B, K + 1), "mse")
+
+
+def _targets_for(loss, layout, T, B, O, gen):
+    """Targets of every layout task_loss takes: last step only, every step with some missing,
+    none at all."""
+    if loss == "ce":
+        y = torch.randint(0, O, (B,) if layout == "last" else (T, B), generator=gen)
+        if layout == "missing":
+            y[torch.rand(T, B, generator=gen) < 0.4] = IGNORE
+        if layout == "none":
+            y[:] = IGNORE
+        return y
+    shape = (B, O) if layout == "last" else (T, B, O)
+    y = torch.rand(shape, generator=gen) if loss == "bce" else torch.randn(shape, generator=gen)
+    if layout == "missing":
+        y[torch.rand(shape, generator=gen) < 0.4] = float("nan")
+    if layout == "none":
+        y[:] = float("nan")
+    return y
+
+
+@pytest.mark.parametrize("layout", ["last", "missing", "every", "none"])
+@pytest.mark.parametrize("loss", ["mse", "bce", "ce"])
+def test_closed_form_gradient_equals_autograd(loss, layout):
+    """record's BPTT engine takes dL/dy_hat in closed form: it must equal autograd's on task_loss
+    (a sign or a factor 2 wrong, or a missing target counted, would change every gradient)."""
+    gen = torch.Generator().manual_seed(3)
+    T, B, O = 7, 5, 4
+    y_hat = (3 * torch.randn(T, B, O, generator=gen)).requires_grad_(True)
+    y = _targets_for(loss, layout, T, B, O, gen)
+    L_ref, step_ref = task_loss(y_hat, y, loss)
+    (g_ref,) = torch.autograd.grad(L_ref, [y_hat])
+    L, per_step, grad = loss_and_grad(y_hat.detach(), y, loss)
+    assert float(L) == pytest.approx(float(L_ref.detach()), rel=1e-6, abs=1e-7)
+    assert torch.equal(torch.isnan(per_step), torch.isnan(step_ref))
+    assert torch.allclose(per_step.nan_to_num(), step_ref.nan_to_num(), rtol=1e-6)
+    assert torch.allclose(grad, g_ref, rtol=1e-5, atol=1e-7)
+    assert grad.abs().sum() > 0 if layout != "none" else not grad.any()
 
 
 def test_next_token_probs():

@@ -81,8 +81,9 @@ def _masked_mean(per_elem: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tens
     return total, per_step
 
 
-def task_loss(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (L scalar, per_step (T,)) for outputs y_hat (T, B, O) and targets y."""
+def _targets(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(targets, mask) laid out like the per-element loss: for "ce" class indices (T, B) (0 where
+    absent) and mask (T, B); else values (T, B, O) (0 where absent) and mask (T, B, O)."""
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
     if y_hat.dim() != 3:
@@ -98,9 +99,8 @@ def task_loss(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Te
             full[-1] = y
             y = full
         y = y.long()
-        per = functional.cross_entropy(y_hat.reshape(T * B, n_out), y.reshape(-1), ignore_index=IGNORE,
-                              reduction="none").view(T, B)  # (T, B)
-        return _masked_mean(per, y != IGNORE)
+        mask = y != IGNORE
+        return torch.where(mask, y, 0), mask
     if tuple(y.shape) not in {(B, n_out), (T, B, n_out)}:
         raise ValueError(f"{loss} targets must be (B, O)=({B}, {n_out}) or "
                          f"(T, B, O)=({T}, {B}, {n_out}), got {tuple(y.shape)}")
@@ -110,12 +110,41 @@ def task_loss(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Te
         y = full
     y = y.to(y_hat.dtype)
     mask = ~torch.isnan(y)  # (T, B, O)
-    target = torch.nan_to_num(y, nan=0.0)
+    return torch.nan_to_num(y, nan=0.0), mask
+
+
+def _per_element(y_hat: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
+    if loss == "ce":
+        T, B, n_out = y_hat.shape
+        return functional.cross_entropy(y_hat.reshape(T * B, n_out), target.reshape(-1),
+                                        reduction="none").view(T, B)  # (T, B)
     if loss == "mse":
-        per = (y_hat - target) ** 2
-    else:
-        per = functional.binary_cross_entropy_with_logits(y_hat, target, reduction="none")
-    return _masked_mean(per, mask)
+        return (y_hat - target) ** 2
+    return functional.binary_cross_entropy_with_logits(y_hat, target, reduction="none")
+
+
+def task_loss(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (L scalar, per_step (T,)) for outputs y_hat (T, B, O) and targets y."""
+    target, mask = _targets(y_hat, y, loss)
+    return _masked_mean(_per_element(y_hat, target, loss), mask)
+
+
+def loss_and_grad(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(L, per_step, dL/dy_hat (T, B, O)) without autograd: :func:`task_loss` and the closed
+    form of its gradient, the mean over the present targets of
+    mse: 2 (y_hat − y);  bce: σ(y_hat) − y;  ce: softmax(y_hat) − one-hot(y)."""
+    with torch.no_grad():
+        target, mask = _targets(y_hat, y, loss)
+        L, per_step = _masked_mean(_per_element(y_hat, target, loss), mask)
+        count = mask.sum()
+        if loss == "ce":
+            grad = torch.softmax(y_hat, dim=2)
+            grad.scatter_add_(2, target.unsqueeze(2), torch.full_like(grad[..., :1], -1.0))
+            mask = mask.unsqueeze(2)
+        else:
+            grad = 2.0 * (y_hat - target) if loss == "mse" else torch.sigmoid(y_hat) - target
+        grad = torch.where(mask, grad, 0.0) / count.clamp(min=1)
+    return L, per_step, grad
 
 
 def batch_axis(y: torch.Tensor, loss: str) -> int:

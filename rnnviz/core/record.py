@@ -24,7 +24,7 @@ import torch
 from rnnviz.core import progress
 from rnnviz.core.budget import plan_samples, sample_bytes
 from rnnviz.core.cells.loops import shift, time_order
-from rnnviz.core.losses import batch_axis, present_per_step, resolve_loss, task_loss
+from rnnviz.core.losses import batch_axis, loss_and_grad, present_per_step, resolve_loss, task_loss
 from rnnviz.core.numerics import fast_mode
 from rnnviz.core.tasks import TaskBatch
 from rnnviz.core.trace import Trace
@@ -318,14 +318,15 @@ def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
                     saved.append(spec.forward(layer_in, Hs[d], h_prevs[-1], weights[layer][d], d, cfg.activation))
                     progress.tick(x.shape[0])  # the cell's own loop reported its steps as it ran
             layer_in = torch.cat(Hs, 2) if D == 2 else Hs[0]
-    # the head and the loss: ordinary autograd, they are not recurrent
-    top = layer_in.detach().requires_grad_(True)  # (T, B, D*H)
-    with torch.enable_grad():
-        y_hat = model.head(top)
-        L, per_step = task_loss(y_hat, y, loss)
-        d_top, g_w, g_b = torch.autograd.grad(L * scale if scale != 1.0 else L,
-                                              [top, model.head.weight, model.head.bias])
-    pgrads = {"head.weight": g_w, "head.bias": g_b}
+    # the head y_hat = W_hy h_t + b_y and the loss: their gradients in closed form
+    with torch.no_grad():
+        top = layer_in  # (T, B, D*H)
+        y_hat = model.head(top)  # (T, B, O)
+        L, per_step, dy = loss_and_grad(y_hat, y, loss)
+        dy = dy * scale if scale != 1.0 else dy
+        d_top = dy @ model.head.weight  # (T, B, D*H)
+        flat_dy = dy.reshape(-1, dy.shape[2])
+        pgrads = {"head.weight": flat_dy.T @ top.reshape(-1, top.shape[2]), "head.bias": flat_dy.sum(0)}
     grad_h, grad_c = [None] * len(hidden), [None] * len(hidden)
     direct = d_top
     with torch.no_grad():
@@ -338,6 +339,11 @@ def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
                 dH, dC, dzx, dzh = spec.backward(saved[k], direct[..., d * H:(d + 1) * H], w, d)
                 grad_h[k], grad_c[k] = dH, dC
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
+                if dzx is None:  # the cell's backward computed them (torch's kernel did)
+                    pgrads.update({"rnn." + n + sfx: g for n, g in saved[k]["param_grads"].items()})
+                    if layer:
+                        d_in += saved[k]["d_input"]
+                    continue
                 pgrads.update(_param_grads(spec, sfx, dzx, dzh, inp, h_prevs[k], saved[k].get("xh")))
                 if layer:  # dL/dx of the input sequence itself is not needed
                     d_in += (dzx.reshape(-1, dzx.shape[-1]) @ w[0]).view_as(inp)

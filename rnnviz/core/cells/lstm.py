@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
+from rnnviz.core import progress
 from rnnviz.core.cells import loops
 from rnnviz.core.cells.base import TANH_RANGE, CellSpec, GateSpec
 from rnnviz.core.cells.loops import (
-    SMALL_SCAN,
     as_torch,
-    cat,
     loop_arrays,
     put_h_prev,
     recurrent_product,
@@ -49,13 +49,13 @@ def lstm_layer_forward(layer_in, weights, activation="tanh"):
     return list(out.split(H, dim=2))
 
 
-def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
-    """Every gate for all steps at once from x (T, B, I) and h_{t−1} (T, B, H), the cell states,
-    and the factors the backward pass multiplies by.
+def _gates(x, Hs, weights, d):
+    """Every gate for all steps at once from [x_t, 1, h_{t−1}], and the cell states: (xh, i, f,
+    g, o, C), the gates and C (T, B, H) each.
 
-    ``saved["xh"]`` is [x_t, 1, h_{t−1}] (T, B, I+1+H), the one operand that both the gates
-    here and every weight and bias gradient in ``record`` are a single matrix product with (the
-    column of ones carries the biases: no pass over (T, B, 4H) to add or to sum them)."""
+    ``xh`` is [x_t, 1, h_{t−1}] (T, B, I+1+H), the one operand that both the gates here and
+    every weight and bias gradient in ``record`` are a single matrix product with (the column of
+    ones carries the biases: no pass over (T, B, 4H) to add or to sum them)."""
     W_xh, W_hh, b_xh, b_hh = weights
     T, B, H = Hs.shape
     xh = put_h_prev(step_rows(x, H), Hs, d)
@@ -71,6 +71,13 @@ def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
     Z[2].tanh_()
     i, f, g, o = Z.unbind(0)  # (T, B, H) each
     C = scan_memory(f, i * g, d)  # c_t = f ⊙ c_{t−1} + i ⊙ g
+    return xh, i, f, g, o, C
+
+
+def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
+    """Every gate for all steps at once from x (T, B, I) and h_{t−1} (T, B, H), the cell states,
+    and the factors the backward pass multiplies by (:func:`_factors`)."""
+    xh, i, f, g, o, C = _gates(x, Hs, weights, d)
     return _factors(xh, i, f, g, o, C, torch.tanh(C), d)
 
 
@@ -78,9 +85,54 @@ OWN_LOOP_MIN = 4096  # B·H from which lstm_run_forward's loop beats the kernel 
 
 
 def lstm_run_forward(x, weights, d, activation="tanh"):
-    """The forward pass written out, one direction: (h_t (T, B, H), what :func:`lstm_forward`
-    returns), every gate kept as it is computed — or None where torch's kernel followed by
-    :func:`lstm_forward` is faster (small steps, where Python's per-step calls dominate; a GPU).
+    """The forward pass and what BPTT needs, one direction: (h_t (T, B, H), saved) — or None on
+    a GPU (and in the tests of its loops), where torch's kernel followed by :func:`lstm_forward`
+    and :func:`lstm_backward`'s loop run instead.
+
+    From B·H = :data:`OWN_LOOP_MIN` on, the forward pass written out (:func:`_own_loop`); below,
+    torch's kernel runs the forward pass *and* BPTT (:func:`_kernel_with_grad`)."""
+    T, B, _ = x.shape
+    if x.device.type != "cpu" or not loops.LOOP_ON_NUMPY:
+        return None
+    if B * weights[1].shape[1] >= OWN_LOOP_MIN:
+        return _own_loop(x, weights, d)
+    return _kernel_with_grad(x, weights, d)
+
+
+def _kernel_with_grad(x, weights, d):
+    """Small steps, where Python's per-step calls would dominate BPTT: torch's kernel runs the
+    forward pass under autograd, and its backward pass is BPTT.
+
+    A kernel does not hand out dL/dh_t, so the recurrent product is given a second way in: the
+    input is [x_t, ε_t] with ε = 0 and input weights [W_ih, W_hh]. The forward pass is unchanged
+    (W_hh ε_t = 0), and dL/dε_t = W_hhᵀ dL/dz_t is exactly what step t sends back to h_{t−1}:
+    the total dL/dh_{t−1} is that plus the gradient arriving from above. The gates and c_t are
+    then recomputed for all steps at once (:func:`_gates`) and dL/dc_t follows from dL/dh_t by
+    a scan (:func:`lstm_backward`)."""
+    T, B, I = x.shape
+    H = weights[1].shape[1]
+    leaves = [w.detach().requires_grad_(True) for w in weights]  # W_ih, W_hh, b_ih, b_hh
+    x_in = x.detach().requires_grad_(True)  # dL/dx is the gradient passed to the layer below
+    eps = x.new_zeros(T, B, H, requires_grad=True)
+    h0 = x.new_zeros(1, B, H)
+    with torch.enable_grad():
+        xe = torch.cat([x_in, eps], 2)  # (T, B, I+H)
+        w_in = torch.cat([leaves[0], leaves[1]], 1)  # (4H, I+H)
+        flat = [w_in, leaves[1], leaves[2], leaves[3]]
+        out = torch._VF.lstm(xe.flip(0) if d else xe, (h0, h0), flat, True, 1, 0.0, False, False, False)[0]
+        out = out.flip(0) if d else out  # (T, B, H) in time order
+    Hs = out.detach()
+    progress.tick(T)
+    xh, i, f, g, o, C = _gates(x, Hs, weights, d)
+    tc = torch.tanh(C)
+    A = tanh_bwd(o, tc, grad_input=tc)  # ∂h/∂c = o ⊙ (1 − tanh² c_t), over tanh(c_t)
+    return Hs, {"gates": {"i": i, "f": f, "g": g, "o": o}, "C": C, "A": A,
+                "graph": (out, [eps, x_in] + leaves)}
+
+
+def _own_loop(x, weights, d):
+    """The forward pass written out: (h_t (T, B, H), what :func:`lstm_forward` returns), every
+    gate kept as it is computed.
 
     torch's kernel does not hand out its gates, so without this loop every gate is computed twice
     (the kernel, then one big product over [x_t, h_{t−1}]): 2.0 G multiply-adds against native
@@ -88,8 +140,6 @@ def lstm_run_forward(x, weights, d, activation="tanh"):
     W_xh, W_hh, b_xh, b_hh = weights
     T, B, I = x.shape
     H = W_hh.shape[1]
-    if x.device.type != "cpu" or not loops.LOOP_ON_NUMPY or B * H < OWN_LOOP_MIN:
-        return None
     order = [0, 1, 3, 2]  # i, f, o, g: the three sigmoid gates side by side, one call per step
     Z = x.new_empty(4, T, B, H)
     xh = step_rows(x, H)  # [x_t, 1, h_{t−1}]; the h part is written after the loop
@@ -125,58 +175,84 @@ def lstm_run_forward(x, weights, d, activation="tanh"):
     return Hs, _factors(put_h_prev(xh, Hs, d), i, f, g, o, C, tc, d)
 
 
-def _factors(xh, i, f, g, o, C, tc, d):
-    """The saved dict: the gates (T, B, H), c_t, and the factors the backward pass multiplies by.
+# The factors BPTT multiplies by, per step as six (B, H) blocks side by side; BPTT overwrites
+# them in place. The order lets each product of the loop be one call on adjacent blocks:
+#   dc ⊙ [f, ∂c/∂z_i, ∂c/∂z_f, ∂c/∂z_g] → [dc ⊙ f (to the step before), dz_i, dz_f, dz_g]
+#   dh ⊙ [∂h/∂z_o, ∂h/∂c]                  → [dz_o, dh ⊙ ∂h/∂c]
+# and leaves dL/dz_t = [dz_i, dz_f, dz_g, dz_o] (torch's gate order) in blocks 1-4: the operand
+# of the recurrent product and of every weight gradient.
+F_, DZ_, A_ = 0, slice(1, 5), 5  # block of f, of dL/dz, of ∂h/∂c
+BY_DC, BY_DH = slice(0, 4), slice(4, 6)  # the blocks dc multiplies, and dh
 
-    ``G`` (T, B, 4H) holds ∂(c, c, c, h)/∂z_t for the blocks i, f, g, o as rows: the backward
-    pass turns each row into dL/dz_t in place, which is the operand of the recurrent product and
-    of the weight gradients (no second (T, B, 4H) array)."""
+
+def _factors(xh, i, f, g, o, C, tc, d):
+    """The saved dict: the gates (T, B, H), c_t, and ``R`` (T, B, 6, H), the factors BPTT
+    multiplies by (laid out as above)."""
     T, B, H = C.shape
-    G = xh.new_empty(T, B, 4 * H)  # dL/dz_t = [dc, dc, dc, dh] ⊙ G_t
-    Gk = G.view(T, B, 4, H).permute(2, 0, 1, 3)  # (4, T, B, H) view, blocks i, f, g, o
-    sig_bwd(g, i, grad_input=Gk[0])  # ∂c/∂z_i = g ⊙ σ'
+    R = xh.new_empty(T, B, 6, H)
+    Rk = R.permute(2, 0, 1, 3)  # (6, T, B, H) view
+    Rk[F_] = f  # ∂c_t/∂c_{t−1}
+    sig_bwd(g, i, grad_input=Rk[1])  # ∂c/∂z_i = g ⊙ σ'
     now, before = (slice(1, None), slice(None, -1)) if d == 0 else (slice(None, -1), slice(1, None))
-    sig_bwd(C[before], f[now], grad_input=Gk[1, now])  # ∂c/∂z_f = c_{t−1} ⊙ σ', c_{−1} = 0
-    Gk[1, 0 if d == 0 else -1] = 0.0
-    tanh_bwd(i, g, grad_input=Gk[2])  # ∂c/∂z_g = i ⊙ tanh'
-    sig_bwd(tc, o, grad_input=Gk[3])  # ∂h/∂z_o = tanh(c) ⊙ σ'
-    A = tanh_bwd(o, tc, grad_input=tc)  # ∂h/∂c = o ⊙ (1 − tanh² c_t), over tanh(c_t): not needed again
-    return {"gates": {"i": i, "f": f, "g": g, "o": o}, "C": C, "A": A, "G": G, "xh": xh}
+    sig_bwd(C[before], f[now], grad_input=Rk[2, now])  # ∂c/∂z_f = c_{t−1} ⊙ σ', c_{−1} = 0
+    Rk[2, 0 if d == 0 else -1] = 0.0
+    tanh_bwd(i, g, grad_input=Rk[3])  # ∂c/∂z_g = i ⊙ tanh'
+    sig_bwd(tc, o, grad_input=Rk[4])  # ∂h/∂z_o = tanh(c) ⊙ σ'
+    tanh_bwd(o, tc, grad_input=Rk[A_])  # ∂h/∂c = o ⊙ (1 − tanh² c_t)
+    return {"gates": {"i": i, "f": f, "g": g, "o": o}, "C": C, "R": R, "xh": xh}
 
 
 def lstm_backward(saved, direct, weights, d):
     """BPTT through h and c. direct (T, B, H): the gradient arriving from above at each step;
-    ``saved["G"]`` (T, B, 4H) the factors of :func:`_factors`, overwritten.
+    ``saved["R"]`` the factors of :func:`_factors`, overwritten.
 
     dh_t = direct_t + W_hhᵀ dz_{t+1};  dc_t = f_{t+1} ⊙ dc_{t+1} + dh_t ⊙ ∂h_t/∂c_t.
-    Returns dL/dh_t, dL/dc_t (T, B, H) and dL/dz_t (T, B, 4H), which is both the input side and
-    the hidden side (one pre-activation gets both)."""
-    (dd, A, DZ, F), xp = loop_arrays(direct, saved["A"], saved["G"], saved["gates"]["f"])
+    Returns dL/dh_t, dL/dc_t (T, B, H) and dL/dz_t (T, B, 4H) (a view into ``R``), which is both
+    the input side and the hidden side (one pre-activation gets both). After
+    :func:`_kernel_with_grad`: (dL/dh_t, dL/dc_t, None, None), the parameter gradients and
+    dL/dx in ``saved["param_grads"]`` and ``saved["d_input"]``."""
+    if "graph" in saved:
+        return _kernel_backward(saved, direct, d)
+    (dd, R), xp = loop_arrays(direct, saved["R"])
     T, B, H = dd.shape
     times_w = recurrent_product(weights[1], xp, B)
-    join = cat(xp)
-    mul = xp.mul if xp is torch else xp.multiply
+    add, mul = (torch.add, torch.mul) if xp is torch else (np.add, np.multiply)
     dH, dC = xp.empty_like(dd), xp.empty_like(dd)
+    DZ = R[:, :, DZ_].reshape(T, B, 4 * H)  # a view: the rows W_hh and the weight gradients take
+    # every step's operands as lists of views, made once: indexing in the loop costs µs
+    dd_, dh_, dc_ = list(dd), list(dH), list(dC)
+    dh3_, dc3_ = list(dH[:, :, None]), list(dC[:, :, None])  # (B, 1, H): broadcast over blocks
+    by_dc, by_dh, a_, f_ = (list(R[:, :, k]) for k in (BY_DC, BY_DH, A_, F_))
+    dz_ = list(DZ)
     dh_rec, dc_rec = xp.zeros_like(dd[0]), xp.zeros_like(dd[0])  # (B, H) arriving through time
-    # dL/d[z_i, z_f, z_g, z_o] = [dc, dc, dc, dh] ⊙ G_t, written over G_t (B, 4H): small steps
-    # multiply straight into the row's gate blocks, larger ones join [dc, dc, dc, dh] first
-    # (measured: each is ~15% faster on its side of B·H = SMALL_SCAN)
-    small = B * H <= SMALL_SCAN
-    DZ4 = DZ.reshape(T, B, 4, H)
     for t in time_order(T, d, backward=True):
-        dh, dc = dH[t], dC[t]  # computed in place in the results: no temporaries
-        xp.add(dd[t], dh_rec, out=dh)
-        mul(dh, A[t], out=dc)
-        dc += dc_rec
-        if small:
-            mul(dc[:, None], DZ4[t, :, :3], out=DZ4[t, :, :3])
-            mul(dh, DZ4[t, :, 3], out=DZ4[t, :, 3])
-        else:
-            mul(join((dc, dc, dc, dh), 1), DZ[t], out=DZ[t])
-        dh_rec = times_w(DZ[t])
-        mul(dc, F[t], out=dc_rec)
+        dh, dc = dh_[t], dc_[t]  # computed in place in the results: no temporaries
+        add(dd_[t], dh_rec, out=dh)
+        mul(dh3_[t], by_dh[t], out=by_dh[t])  # [dz_o, dh ⊙ ∂h/∂c]
+        add(a_[t], dc_rec, out=dc)
+        mul(dc3_[t], by_dc[t], out=by_dc[t])  # [dc ⊙ f_t, dz_i, dz_f, dz_g]
+        dh_rec = times_w(dz_[t])
+        dc_rec = f_[t]
     dH, dC, DZ = as_torch(dH, dC, DZ)
     return dH, dC, DZ, DZ
+
+
+def _kernel_backward(saved, direct, d):
+    """BPTT by torch's kernel (:func:`_kernel_with_grad`): dL/dh_t from the ε inputs, dL/dc_t by
+    a scan backward in time: dc_t = dh_t ⊙ ∂h_t/∂c_t + f_{t+1} ⊙ dc_{t+1}."""
+    out, inputs = saved.pop("graph")
+    d_eps, d_x, *d_w = torch.autograd.grad(out, inputs, grad_outputs=direct)
+    now, before = (slice(1, None), slice(None, -1)) if d == 0 else (slice(None, -1), slice(1, None))
+    dH = direct.clone()
+    dH[before] += d_eps[now]  # step t's recurrent product reaches h_{t−1}
+    f = saved["gates"]["f"]
+    keep = torch.zeros_like(f)  # f_{t+1} (the next step in the direction's order), 0 past the end
+    keep[before] = f[now]
+    dC = scan_memory(keep, dH * saved["A"], 1 - d)  # a scan in the other direction of time
+    saved["param_grads"] = dict(zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), d_w, strict=True))
+    saved["d_input"] = d_x
+    progress.tick(len(dH))
+    return dH, dC, None, None
 
 
 SPEC = CellSpec(
