@@ -49,9 +49,17 @@ def test_escape_cancels_a_recording_and_keeps_the_previous_run(window, qtbot):
     assert window.state.trace.seq_len == 5000
 
 
-def test_reporting_outside_a_recording_costs_nothing_and_cancel_stops_record():
+def test_reporting_outside_a_recording_costs_nothing_and_cancel_stops_record(monkeypatch):
+    from rnnviz.core.cells import lstm
+
     model = rnnviz.build_model(rnnviz.ModelConfig(cell="lstm", input_size=2, hidden_size=8, output_size=1))
     batch = rnnviz.tasks.adding_problem(seq_len=300, batch_size=2, seed=0)
+    fractions = []
+    with progress.reporting(fractions.append, interval=0.0):  # small: torch's kernel, one report each way
+        rnnviz.record(model, batch.x, batch.y)
+    assert fractions == [0.5, 1.0, 1.0]
+    # a long run's BPTT loop reports every step: forced at this size
+    monkeypatch.setattr(lstm, "KERNEL_BPTT_MAX", 0)
     fractions = []
     with progress.reporting(fractions.append, interval=0.0):
         rnnviz.record(model, batch.x, batch.y)

@@ -203,37 +203,41 @@ def test_the_cli_summary_gives_the_batch_recorded_and_the_samples_kept():
     assert "T=10 B=6:" in trace_summary(rnnviz.record(model, batch), "x.npz")
 
 
+@pytest.mark.parametrize("path", ["own loop", "kernel then BPTT loop", "kernel BPTT"])
 @pytest.mark.parametrize("layers,bidir", [(1, False), (2, True)])
-def test_the_lstm_forward_loop_equals_the_kernel_and_autograd(layers, bidir, monkeypatch):
-    """Above OWN_LOOP_MIN the LSTM runs its forward as a written-out loop that keeps its gates;
-    forced on at a small size here, it must give what the kernel + recomputed gates and the
-    autograd reference give."""
+def test_every_lstm_recording_path_equals_autograd(layers, bidir, path, monkeypatch):
+    """The LSTM records three ways on the CPU, chosen by size: its forward written out (from
+    B·H = OWN_LOOP_MIN), torch's kernel then the BPTT loop (long runs), torch's kernel running
+    BPTT too (small runs). Each is forced here at one small size, and must give what the
+    autograd reference gives."""
     from rnnviz.core.cells import lstm
 
     torch.manual_seed(4)
     model = _model("lstm", layers, bidir, O=5)
     x, y = torch.randn(9, 4, 3), torch.randint(0, 5, (9, 4))
-    kernel = rnnviz.record(model, x, y)
     ref = rnnviz.record(model, x, y, engine="autograd")
     calls = []
 
-    def counting(*args):  # counts the directions the loop really ran (None: the kernel did)
+    def which(*args):  # the path each layer and direction really took
         out = lstm.lstm_run_forward(*args)
-        calls.append(out is not None)
+        calls.append("kernel then BPTT loop" if out is None else "kernel BPTT" if "graph" in out[1] else "own loop")
         return out
 
-    counted = dataclasses.replace(model.spec, run_forward=counting)
-    monkeypatch.setattr(lstm, "OWN_LOOP_MIN", 0)
+    counted = dataclasses.replace(model.spec, run_forward=which)
     monkeypatch.setattr(model, "spec", counted)
-    own = rnnviz.record(model, x, y)
-    assert calls == [True] * layers * (2 if bidir else 1)
-    for other in (kernel, ref):
-        for name in ("hidden", "cell", "grad_hidden", "grad_cell", "grad_hidden_norm", "grad_cell_norm"):
-            _close(getattr(own, name), getattr(other, name))
-        for g in other.gates:
-            _close(own.gates[g], other.gates[g])
-        for name, v in other.param_grad_norms.items():
-            np.testing.assert_allclose(own.param_grad_norms[name], v, rtol=1e-5, atol=1e-7)
+    if path == "own loop":
+        monkeypatch.setattr(lstm, "OWN_LOOP_MIN", 0)
+    if path == "kernel then BPTT loop":
+        monkeypatch.setattr(lstm, "KERNEL_BPTT_MAX", 0)
+    got = rnnviz.record(model, x, y)
+    assert calls == [path] * layers * (2 if bidir else 1)
+    for name in ("hidden", "cell", "grad_hidden", "grad_cell", "grad_hidden_norm", "grad_cell_norm", "outputs"):
+        _close(getattr(got, name), getattr(ref, name))
+    for g in ref.gates:
+        _close(got.gates[g], ref.gates[g])
+    assert got.loss == pytest.approx(ref.loss, rel=1e-6)
+    for name, v in ref.param_grad_norms.items():
+        np.testing.assert_allclose(got.param_grad_norms[name], v, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("meta", [{"kept_samples": [0, 1, 2]}, {"kept_samples": [3, 1]}, {"kept_samples": [0, 9]},

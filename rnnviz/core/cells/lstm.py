@@ -82,6 +82,9 @@ def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
 
 
 OWN_LOOP_MIN = 4096  # B·H from which lstm_run_forward's loop beats the kernel + recomputed gates
+# T·B·H·(I+H) up to which torch's kernel runs BPTT (a fraction of a second): one call, which
+# reports no progress and cannot be cancelled
+KERNEL_BPTT_MAX = 1 << 27
 
 
 def lstm_run_forward(x, weights, d, activation="tanh"):
@@ -90,13 +93,17 @@ def lstm_run_forward(x, weights, d, activation="tanh"):
     and :func:`lstm_backward`'s loop run instead.
 
     From B·H = :data:`OWN_LOOP_MIN` on, the forward pass written out (:func:`_own_loop`); below,
-    torch's kernel runs the forward pass *and* BPTT (:func:`_kernel_with_grad`)."""
-    T, B, _ = x.shape
+    torch's kernel runs the forward pass *and* BPTT (:func:`_kernel_with_grad`) when the whole
+    run is small (:data:`KERNEL_BPTT_MAX`), else None."""
+    T, B, I = x.shape
+    H = weights[1].shape[1]
     if x.device.type != "cpu" or not loops.LOOP_ON_NUMPY:
         return None
-    if B * weights[1].shape[1] >= OWN_LOOP_MIN:
+    if B * H >= OWN_LOOP_MIN:
         return _own_loop(x, weights, d)
-    return _kernel_with_grad(x, weights, d)
+    if T * B * H * (I + H) <= KERNEL_BPTT_MAX:
+        return _kernel_with_grad(x, weights, d)
+    return None  # long: BPTT's own loop reports every step and can be cancelled
 
 
 def _kernel_with_grad(x, weights, d):
