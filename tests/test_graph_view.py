@@ -177,6 +177,7 @@ def test_presentation_labels_are_24px_at_1920x1080(qtbot):
         apply_presentation(window, True)
         window.resize(1920, 1080)
         qtbot.wait(50)
+        qtbot.waitUntil(lambda: not g.building, timeout=10_000)  # its columns come a slice a turn
         assert g.height() > 1.3 * normal_h, "the graph becomes the main picture"
         heights = [on_screen(g, lab).height() for lab in g.label_items.values() if lab.isVisible()]
         assert len(heights) >= 10

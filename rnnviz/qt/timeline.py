@@ -209,8 +209,11 @@ class TimelineBar(QWidget):
             i = self.layer_box.findData(s.layer)
             if i >= 0:
                 self.layer_box.setCurrentIndex(i)
-            self.sample_box.setValue(s.sample)
-            self.speed_box.setValue(s.speed)
+            # only on a change: a spin box given its own value repaints its text (every timeline step)
+            if self.sample_box.value() != s.sample:
+                self.sample_box.setValue(s.sample)
+            if self.speed_box.value() != s.speed:
+                self.speed_box.setValue(s.speed)
             if self._icon_playing != s.playing:  # a new icon lays the bar out again: only on a change
                 self._icon_playing = s.playing
                 self.play_button.setIcon(self.style().standardIcon(

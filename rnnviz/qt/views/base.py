@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import QFrame, QGraphicsItem, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
@@ -355,27 +355,73 @@ def cached(item):
     return item
 
 
+class CursorLine(pg.InfiniteLine):
+    """An InfiniteLine that never changes its plot's range (it is added with ``ignoreBounds``).
+
+    pyqtgraph tells the ViewBox of every move of any item; a ViewBox that auto-ranges then
+    re-computes its range and repaints its whole area, under every curve and image, although
+    a cursor does not count in that range. A cursor moves on every timeline step: this one
+    keeps the move to the strip it covers."""
+
+    def informViewBoundsChanged(self) -> None:  # noqa: N802 (pyqtgraph naming)
+        pass
+
+
 def make_cursor(plot: pg.PlotItem, angle: float = 90) -> pg.InfiniteLine:
-    """A non-movable cursor line added to ``plot``."""
-    line = pg.InfiniteLine(pos=0, angle=angle, movable=False, pen=theme.pen("cursor", 2))
+    """A non-movable cursor line added to ``plot`` (a :class:`CursorLine`)."""
+    line = CursorLine(pos=0, angle=angle, movable=False, pen=theme.pen("cursor", 2))
     line.setZValue(20)
     plot.addItem(line, ignoreBounds=True)
     return line
+
+
+class _DimSide(QGraphicsItem):
+    """One dimmed side of a :class:`DimBand`: a translucent rectangle whose moves repaint only
+    the strip between its old and new edge. (A QGraphicsRectItem repaints all it covered and
+    all it covers: half a plot, under every curve and image, on each timeline step.) Its
+    bounding rectangle is the band's whole extent, so moving an edge changes no geometry."""
+
+    def __init__(self):
+        super().__init__()
+        self.rect = QRectF()  # dimmed, in data coordinates; empty: nothing
+        self.extent = QRectF()
+        self.brush = pg.mkBrush(theme.color("dim"))
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt naming)
+        return self.extent
+
+    def paint(self, painter, _option, _widget=None) -> None:
+        if not self.rect.isEmpty():
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self.brush)
+            painter.drawRect(self.rect)
+
+    def set_rect(self, rect: QRectF, extent: QRectF) -> None:
+        old = self.rect
+        if extent != self.extent:
+            self.prepareGeometryChange()
+            self.extent, self.rect = extent, rect
+            self.update()
+            return
+        self.rect = rect
+        if old == rect:
+            return
+        if old.isEmpty() or rect.isEmpty() or old.top() != rect.top() or old.bottom() != rect.bottom():
+            self.update(old.united(rect) if not old.isEmpty() else rect)
+            return
+        for a, b in ((old.left(), rect.left()), (old.right(), rect.right())):
+            if a != b:  # only the strip between the old and the new edge changed (Qt pads it by 2 px)
+                self.update(QRectF(min(a, b), rect.top(), abs(b - a), rect.height()))
 
 
 class DimBand:
     """Two translucent rectangles that dim the steps before / after a cursor in a plot."""
 
     def __init__(self, plot: pg.PlotItem):
-        from PySide6.QtWidgets import QGraphicsRectItem
-
-        self.left = QGraphicsRectItem()
-        self.right = QGraphicsRectItem()
+        self.left = _DimSide()
+        self.right = _DimSide()
         for item in (self.left, self.right):
-            item.setPen(pg.mkPen(None))
-            item.setBrush(pg.mkBrush(theme.color("dim")))
             item.setZValue(15)
-            item.hide()
             plot.addItem(item, ignoreBounds=True)
         self.y0, self.y1 = -1e9, 2e9
 
@@ -384,17 +430,18 @@ class DimBand:
 
     def update(self, lo: float | None, hi: float | None, t0: float, t1: float) -> None:
         """Dim x in [t0, lo) and (hi, t1]; None leaves that side undimmed."""
+        extent = QRectF(t0, self.y0, t1 - t0, self.y1 - self.y0)
         for item, a, b in ((self.left, t0, lo), (self.right, hi, t1)):
             if a is None or b is None or b <= a:
-                item.hide()
+                item.set_rect(QRectF(), extent)
             else:
-                item.setRect(a, self.y0, b - a, self.y1 - self.y0)
-                item.show()
+                item.set_rect(QRectF(a, self.y0, b - a, self.y1 - self.y0), extent)
 
     @property
     def dimmed(self) -> tuple[bool, bool]:
-        return self.left.isVisible(), self.right.isVisible()
+        return not self.left.rect.isEmpty(), not self.right.rect.isEmpty()
 
 
-__all__ = ["PHASES", "DecadeAxis", "DimBand", "LegendBar", "TextLine", "TraceView", "add_legend", "bad_runs", "cached",
-           "finite_absmax", "make_cursor", "no_si_prefix", "rich", "sample_name", "steps_text", "style_plot"]
+__all__ = ["PHASES", "CursorLine", "DecadeAxis", "DimBand", "LegendBar", "TextLine", "TraceView", "add_legend",
+           "bad_runs", "cached", "finite_absmax", "make_cursor", "no_si_prefix", "rich", "sample_name", "steps_text",
+           "style_plot"]
