@@ -133,6 +133,14 @@ def loss_and_grad(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torc
     """(L, per_step, dL/dy_hat (T, B, O)) without autograd: :func:`task_loss` and the closed
     form of its gradient, the mean over the present targets of
     mse: 2 (y_hat − y);  bce: σ(y_hat) − y;  ce: softmax(y_hat) − one-hot(y)."""
+    T, B, n_out = y_hat.shape
+    if T > 1 and tuple(y.shape) == ((B,) if loss == "ce" else (B, n_out)):  # targets at the last step only
+        L, last, grad_last = loss_and_grad(y_hat[-1:], y.unsqueeze(0), loss)
+        per_step = torch.full((T,), float("nan"), dtype=last.dtype, device=last.device)
+        per_step[-1] = last[0]
+        grad = torch.zeros_like(y_hat)
+        grad[-1] = grad_last[0]
+        return L, per_step, grad
     with torch.no_grad():
         target, mask = _targets(y_hat, y, loss)
         L, per_step = _masked_mean(_per_element(y_hat, target, loss), mask)

@@ -16,7 +16,7 @@ Two engines compute the same numbers:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import fields
 
 import numpy as np
 import torch
@@ -445,7 +445,8 @@ def _make_trace(model, inputs, targets, out, clip_norm, clip_value, meta, loss):
         param_grad_norms=per_param,
         param_grad_norms_clipped=per_param_after,
         whh=_whh_blocks(model),
-        config=asdict(model.cfg), meta={"loss": loss, "clip_norm": clip_norm, "clip_value": clip_value,
+        config={f.name: getattr(model.cfg, f.name) for f in fields(model.cfg)},  # plain values (asdict: 10x slower)
+        meta={"loss": loss, "clip_norm": clip_norm, "clip_value": clip_value,
                                              **(meta or {})},
     )
     # every sample's steps count, kept or not
