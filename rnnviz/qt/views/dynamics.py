@@ -27,7 +27,7 @@ from rnnviz.dynamics.panel import DynamicsResult, analyse_trace, store_fixed_poi
 from rnnviz.dynamics.portrait import Portrait, on_screen, portrait, rotation
 from rnnviz.qt import theme
 from rnnviz.qt.views.base import TraceView, make_cursor, style_plot
-from rnnviz.qt.views.dynamics_paint import RotateViewBox, free_title_width, paint_paths, triad
+from rnnviz.qt.views.dynamics_paint import Markers, RotateViewBox, free_title_width, paint_paths, triad
 from rnnviz.qt.views.dynamics_worker import START_VIEW, AnalysisMixin
 
 N_PCS = 6
@@ -128,7 +128,7 @@ class DynamicsView(AnalysisMixin, TraceView):
 
         # phase portrait items, created once
         self.paths = pg.ImageItem()  # the trajectories, painted once per view (see _raster)
-        self.markers = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=1), brush=theme.color("cursor"))
+        self.markers = Markers(size=8, pen=pg.mkPen("w", width=1), brush=theme.color("cursor"))
         self.markers.setZValue(20)  # under the fixed points: 32 markers must not hide a memory
         self.fp_dirs = pg.PlotCurveItem(pen=pg.mkPen(KIND_BRUSH["saddle"], width=2.5), connect="pairs")
         self.fp_items = pg.ScatterPlotItem(size=12, hoverable=True)

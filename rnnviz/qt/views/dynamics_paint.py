@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QPointF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem
 
 RADIANS_PER_PIXEL = 0.01
 POLYLINE_POINTS = 32  # points per drawPolyline call
@@ -139,3 +140,60 @@ def free_title_width(plot: pg.PlotItem) -> None:
 
     label.updateMin = update_min
     label.setMinimumWidth(0)
+
+
+class Markers(QGraphicsItem):
+    """Round dots ``size`` pixels across (whatever the zoom) at points in data coordinates: the
+    cursor's place on every trajectory. A move repaints each dot's old and new few pixels; a
+    ScatterPlotItem repainted the box around all of them (most of the portrait, its image and
+    grid under it) and rebuilt its spots in Python on every timeline step.
+
+    :meth:`setData` (x, y) and :meth:`getData` as a PlotDataItem's."""
+
+    def __init__(self, size: float = 8, pen=None, brush=None):
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+        self._size = float(size)
+        self._pen = pg.mkPen(pen if pen is not None else "w")
+        self._brush = pg.mkBrush(brush if brush is not None else "w")
+        self._dots: list[QGraphicsEllipseItem] = []
+        self._x = self._y = np.zeros(0)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt naming)
+        return QRectF()
+
+    def paint(self, *_args) -> None:
+        pass
+
+    def setData(self, x, y) -> None:  # noqa: N802 (pyqtgraph naming)
+        """Dots at (x[i], y[i]); as many as points (points that are not finite are left out)."""
+        x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+        ok = np.isfinite(x) & np.isfinite(y)
+        self._x, self._y = x[ok], y[ok]
+        r = self._size / 2
+        while len(self._dots) < len(self._x):
+            dot = QGraphicsEllipseItem(-r, -r, 2 * r, 2 * r, self)
+            dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            dot.setPen(self._pen)
+            dot.setBrush(self._brush)
+            self._dots.append(dot)
+        for i, dot in enumerate(self._dots):
+            if i < len(self._x):
+                dot.setPos(float(self._x[i]), float(self._y[i]))
+                if not dot.isVisible():
+                    dot.show()
+            elif dot.isVisible():
+                dot.hide()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:  # noqa: N802
+        return self._x, self._y
+
+    def setPen(self, pen) -> None:  # noqa: N802
+        self._pen = pg.mkPen(pen)
+        for dot in self._dots:
+            dot.setPen(self._pen)
+
+    def setBrush(self, brush) -> None:  # noqa: N802
+        self._brush = pg.mkBrush(brush)
+        for dot in self._dots:
+            dot.setBrush(self._brush)

@@ -6,6 +6,7 @@ which holds the state it reads (``graph``, ``window``, ``node_items`` ...)."""
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 import shiboken6
@@ -41,7 +42,7 @@ SX, SY = 80.0, 62.0  # scene units per graph unit (column, row)
 RADIUS = 20.0
 LABEL_PX = 15        # node label font, scene units; the zoom decides its size on screen
 BUILD_BUDGET_S = 0.006  # GUI-thread time per slice of items: the window answers between slices
-SCRUB_BUDGET_S = 0.002  # per slice while the timeline moves (a drag's steps come first)
+SCRUB_BUDGET_S = 0.001  # per slice while the timeline moves (a drag's steps come first)
 SCRUB_S = 0.15          # the timeline moved this recently: it is being scrubbed
 PAINT_NOW = 40       # columns a cursor move recolours at once; more: those on screen, the rest in slices
 CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -228,6 +229,22 @@ class GraphBuild:
                 self._build_timer.start(0)
         elif not first and self.graph is not None and self.node_items:
             self.panned()
+
+    def _build_on_screen_first(self) -> None:
+        """While a drawing is being built, the columns on screen (and one each side) come next:
+        a drag of the timeline moves the view faster than the slices build the window, and the
+        order chosen when the window began (out from the cursor it had then) left the view empty."""
+        if not self._todo or self._todo[0][0] == "window":
+            return
+        a, b = self.visible_steps
+        lo, hi = int(a) - 1, int(b) + 1
+
+        def on_screen(job) -> bool:
+            return job[0] == "build" and job[1] is not None and lo <= job[1] <= hi
+
+        first = [job for job in self._todo if on_screen(job)]
+        if first and any(not on_screen(job) for job in list(self._todo)[:len(first)]):
+            self._todo = deque(first + [job for job in self._todo if not on_screen(job)])
 
     def _continue_build(self) -> None:
         scrubbing = time.perf_counter() - self._moved_at < SCRUB_S

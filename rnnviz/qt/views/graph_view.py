@@ -210,6 +210,7 @@ class GraphView(GraphBuild, TraceView):
             self.tokens = derived(self.trace, step_tokens, self.current_b)
             self._set_captions()
         self._follow()  # first: what is on screen is coloured first
+        self._build_on_screen_first()
         self._recolor()
 
     # -- which steps are drawn ---------------------------------------------------------
