@@ -23,7 +23,7 @@ import torch
 
 from rnnviz.core import progress
 from rnnviz.core.budget import plan_samples, sample_bytes
-from rnnviz.core.cells.loops import shift, time_order
+from rnnviz.core.cells.loops import scratch_begin, shift, time_order
 from rnnviz.core.losses import batch_axis, loss_and_grad, present_per_step, resolve_loss, task_loss
 from rnnviz.core.numerics import fast_mode
 from rnnviz.core.tasks import TaskBatch
@@ -301,6 +301,7 @@ def _bptt_engine(model, x, y, loss, scale=1.0, plan=True):
     weights = [[model.layer_weights(layer, d) for d in range(D)] for layer in range(cfg.num_layers)]
     if plan:
         progress.plan(2 * cfg.num_layers * D * x.shape[0])  # forward, then BPTT's loops (one unit a step)
+    scratch_begin()  # this recording's temporaries take the memory the last one's used
     with torch.no_grad():
         for layer in range(cfg.num_layers):
             run = [None] * D  # the cell's own forward loop, where it has one and it pays

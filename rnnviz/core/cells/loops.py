@@ -8,6 +8,9 @@ Inf/NaN is data to show, not a warning to print.
 
 from __future__ import annotations
 
+import math
+import threading
+
 import numpy as np
 import torch
 
@@ -60,13 +63,53 @@ def recurrent_product(W_hh: torch.Tensor, xp, batch: int):
     return times_w
 
 
+class _Scratch(threading.local):
+    def __init__(self):
+        self.buffers: dict[int, torch.Tensor] = {}
+        self.next = 0
+
+
+_scratch = _Scratch()
+SCRATCH_BYTES = 64 << 20  # temporaries a thread keeps for its next recording
+
+
+def scratch_begin() -> None:
+    """A recording starts in this thread: its temporaries may take the memory the last one's used."""
+    _scratch.next = 0
+
+
+def scratch(like: torch.Tensor, *shape: int) -> torch.Tensor:
+    """An uninitialised tensor of ``shape`` (``like``'s dtype) for a temporary that never leaves
+    the recording in progress, in memory the previous recording of this thread used.
+
+    A fresh array costs the operating system a page fault per 4 KiB page on its first touch
+    (measured here: 1.5-3 µs each, 6,700 of them at B=32, T=200, H=128 — over 10 ms of a
+    100 ms recording); reused memory costs none. At most :data:`SCRATCH_BYTES` per thread are
+    kept, only on the CPU; the k-th temporary of a recording takes the k-th buffer, so callers
+    ask in the same order each time (:func:`scratch_begin` starts the count)."""
+    n = math.prod(shape)
+    if like.device.type != "cpu" or n * like.element_size() > SCRATCH_BYTES:
+        return like.new_empty(shape)
+    slot = _scratch.next
+    _scratch.next += 1
+    buffers = _scratch.buffers
+    buf = buffers.get(slot)
+    if buf is not None and buf.dtype == like.dtype and buf.numel() >= n:
+        return buf[:n].view(shape)
+    buf = like.new_empty(n)
+    kept = sum(b.numel() * b.element_size() for k, b in buffers.items() if k != slot)
+    if kept + n * like.element_size() <= SCRATCH_BYTES:
+        buffers[slot] = buf
+    return buf.view(shape)
+
+
 def step_rows(x: torch.Tensor, H: int) -> torch.Tensor:
     """[x_t, 1, h_{t−1}] side by side: (T, B, I+1+H), with x and the ones written and the h part
     left for the caller (:func:`put_h_prev`). One operand for a cell's pre-activations and for its
     weight and bias gradients (the ones column multiplies the biases); its first I+1 columns
     alone give the input side of every step in one product."""
     T, B, I = x.shape
-    xh = x.new_empty(T, B, I + 1 + H)
+    xh = scratch(x, T, B, I + 1 + H)  # a temporary of the recording
     xh[..., :I] = x
     xh[..., I] = 1.0
     return xh

@@ -15,6 +15,7 @@ from rnnviz.core.cells.loops import (
     put_h_prev,
     recurrent_product,
     scan_memory,
+    scratch,
     sig_bwd,
     step_rows,
     tanh_bwd,
@@ -158,7 +159,7 @@ def _own_loop(x, weights, d):
     W_rec = W_hh.reshape(4, H, H)[order].reshape(4 * H, H).T.contiguous()  # (H, 4H), blocks i, f, o, g
     rec = x.new_empty(B, 4 * H)
     rec_gates = rec.view(B, 4, H).transpose(0, 1)  # (4, B, H) view
-    C, tc, Hs = x.new_empty(T, B, H), x.new_empty(T, B, H), x.new_empty(T, B, H)
+    C, tc, Hs = x.new_empty(T, B, H), scratch(x, T, B, H), x.new_empty(T, B, H)  # tc: a temporary
     z_t, sig_t = Z.unbind(1), Z[:3].unbind(1)  # views made once: indexing in the loop costs µs
     i_, f_, o_, g_ = (Z[k].unbind(0) for k in range(4))
     c_, tc_, h_ = C.unbind(0), tc.unbind(0), Hs.unbind(0)
@@ -196,7 +197,7 @@ def _factors(xh, i, f, g, o, C, tc, d):
     """The saved dict: the gates (T, B, H), c_t, and ``R`` (T, B, 6, H), the factors BPTT
     multiplies by (laid out as above)."""
     T, B, H = C.shape
-    R = xh.new_empty(T, B, 6, H)
+    R = scratch(xh, T, B, 6, H)  # a temporary: never part of the Trace
     Rk = R.permute(2, 0, 1, 3)  # (6, T, B, H) view
     Rk[F_] = f  # ∂c_t/∂c_{t−1}
     sig_bwd(g, i, grad_input=Rk[1])  # ∂c/∂z_i = g ⊙ σ'
