@@ -120,11 +120,11 @@ def _kernel_with_grad(x, weights, d):
     T, B, I = x.shape
     H = weights[1].shape[1]
     leaves = [w.detach().requires_grad_(True) for w in weights]  # W_ih, W_hh, b_ih, b_hh
-    x_in = x.detach().requires_grad_(True)  # dL/dx is the gradient passed to the layer below
-    eps = x.new_zeros(T, B, H, requires_grad=True)
+    xe = x.new_zeros(T, B, I + H)  # [x_t, ε_t]: dL/dx is the gradient passed to the layer below
+    xe[..., :I] = x
+    xe.requires_grad_(True)
     h0 = x.new_zeros(1, B, H)
     with torch.enable_grad():
-        xe = torch.cat([x_in, eps], 2)  # (T, B, I+H)
         w_in = torch.cat([leaves[0], leaves[1]], 1)  # (4H, I+H)
         flat = [w_in, leaves[1], leaves[2], leaves[3]]
         out = torch._VF.lstm(xe.flip(0) if d else xe, (h0, h0), flat, True, 1, 0.0, False, False, False)[0]
@@ -135,7 +135,7 @@ def _kernel_with_grad(x, weights, d):
     tc = torch.tanh(C)
     A = tanh_bwd(o, tc, grad_input=tc)  # ∂h/∂c = o ⊙ (1 − tanh² c_t), over tanh(c_t)
     return Hs, {"gates": {"i": i, "f": f, "g": g, "o": o}, "C": C, "A": A,
-                "graph": (out, [eps, x_in] + leaves)}
+                "graph": (out, [xe] + leaves)}
 
 
 def _own_loop(x, weights, d):
@@ -249,7 +249,9 @@ def _kernel_backward(saved, direct, d):
     """BPTT by torch's kernel (:func:`_kernel_with_grad`): dL/dh_t from the ε inputs, dL/dc_t by
     a scan backward in time: dc_t = dh_t ⊙ ∂h_t/∂c_t + f_{t+1} ⊙ dc_{t+1}."""
     out, inputs = saved.pop("graph")
-    d_eps, d_x, *d_w = torch.autograd.grad(out, inputs, grad_outputs=direct)
+    d_xe, *d_w = torch.autograd.grad(out, inputs, grad_outputs=direct)
+    H = direct.shape[2]
+    d_x, d_eps = d_xe[..., :-H], d_xe[..., -H:]
     now, before = (slice(1, None), slice(None, -1)) if d == 0 else (slice(None, -1), slice(1, None))
     dH = direct.clone()
     dH[before] += d_eps[now]  # step t's recurrent product reaches h_{t−1}
