@@ -83,8 +83,12 @@ def lstm_forward(x, Hs, h_prev, weights, d, activation="tanh"):
 
 
 OWN_LOOP_MIN = 4096  # B·H from which lstm_run_forward's loop beats the kernel + recomputed gates
-# T·B·H·(I+H) up to which torch's kernel runs BPTT (a fraction of a second): one call, which
-# reports no progress and cannot be cancelled
+# torch's kernel runs BPTT while B·H² is at most this: its extra input ε costs ~12·B·H² multiply-
+# adds a step, the BPTT loop's Python ~12 µs a step (measured: 7 vs 9 ms at B=1 H=64, 13 vs 14 at
+# B=1 H=128, equal at B=2 H=128 and B=8 H=64, 32 vs 24 at B=1 H=256; T=200)
+KERNEL_BPTT_WIDTH = 1 << 14
+# ... and while T·B·H·(I+H) is at most this (a fraction of a second): one call, which reports no
+# progress and cannot be cancelled
 KERNEL_BPTT_MAX = 1 << 27
 
 
@@ -94,17 +98,17 @@ def lstm_run_forward(x, weights, d, activation="tanh"):
     and :func:`lstm_backward`'s loop run instead.
 
     From B·H = :data:`OWN_LOOP_MIN` on, the forward pass written out (:func:`_own_loop`); below,
-    torch's kernel runs the forward pass *and* BPTT (:func:`_kernel_with_grad`) when the whole
-    run is small (:data:`KERNEL_BPTT_MAX`), else None."""
+    torch's kernel runs the forward pass *and* BPTT (:func:`_kernel_with_grad`) when steps and
+    run are small (:data:`KERNEL_BPTT_WIDTH`, :data:`KERNEL_BPTT_MAX`), else None."""
     T, B, I = x.shape
     H = weights[1].shape[1]
     if x.device.type != "cpu" or not loops.LOOP_ON_NUMPY:
         return None
     if B * H >= OWN_LOOP_MIN:
         return _own_loop(x, weights, d)
-    if T * B * H * (I + H) <= KERNEL_BPTT_MAX:
+    if B * H * H <= KERNEL_BPTT_WIDTH and T * B * H * (I + H) <= KERNEL_BPTT_MAX:
         return _kernel_with_grad(x, weights, d)
-    return None  # long: BPTT's own loop reports every step and can be cancelled
+    return None  # BPTT's own loop: cheaper per step here, and it reports every step
 
 
 def _kernel_with_grad(x, weights, d):
