@@ -150,10 +150,13 @@ def no_si_prefix(ax: pg.AxisItem) -> None:
 
 
 def style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "", title: str | None = None) -> None:
-    """Axis labels, fonts and pens from the theme on a PlotItem."""
+    """Axis labels, fonts and pens from the theme on a PlotItem (its axes painted from pixmaps)."""
     fg = theme.foreground()
     for name in ("left", "bottom"):
         ax = plot.getAxis(name)
+        # its ticks reach 5 px into the plot: every cursor step repainted the whole axis (its
+        # picture replayed in Python); from a pixmap it is a blit of the few pixels under the cursor
+        ax.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         no_si_prefix(ax)
         ax.setPen(theme.pen(fg, 1))
         ax.setTextPen(theme.pen(fg, 1))
@@ -350,8 +353,11 @@ def cached(item):
     """Paint ``item`` (an ImageItem, a PlotDataItem's curve) from a pixmap until it changes. A
     moving cursor or dimming band makes Qt repaint what lies under it; re-rastering a 1000-step
     image or curve there on every timeline step was most of a scrub's time. Returns ``item``."""
-    target = item.curve if isinstance(item, pg.PlotDataItem) else item
-    target.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    # a PlotDataItem's symbols too: pyqtgraph painted a lone target marker (in Python) on every
+    # step, wherever the cursor was (0.8 ms of a predictions step)
+    targets = (item.curve, item.scatter) if isinstance(item, pg.PlotDataItem) else (item,)
+    for target in targets:
+        target.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return item
 
 

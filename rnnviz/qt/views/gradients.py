@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 from rnnviz.app.panel_model import run_label
 from rnnviz.app.panels import get_panel
@@ -99,6 +100,7 @@ class GradientFlowView(TraceView):
         self.bad_regions: list[pg.LinearRegionItem] = []
         self.bad_note = pg.TextItem("", color=theme.NONFINITE, anchor=(0, 0))
         self.bad_note.setZValue(30)
+        self.bad_note.hide()  # shown with a text: Qt asked its bounding box (Python) on every step
         self.plot.addItem(self.bad_note, ignoreBounds=True)
         self.floor = 1e-12
         self.hover = ""
@@ -151,6 +153,8 @@ class GradientFlowView(TraceView):
         for d in range(lo, hi + 1, step):
             line = pg.InfiniteLine(pos=d, angle=0, pen=pen, movable=False)
             line.setZValue(-10)
+            # each crosses the cursor's strip: from a pixmap, not painted by pyqtgraph in Python
+            line.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot.addItem(line, ignoreBounds=True)
             self.decade_lines.append(line)
 
@@ -160,6 +164,7 @@ class GradientFlowView(TraceView):
         self.legend.clear()
         self.curves, self.compare_curves, self.series, self.bad_regions = {}, {}, {}, []
         self.bad_note.setText("")
+        self.bad_note.hide()
         tr = self.trace
         if tr is None:
             self.info.setText("No run yet.")
@@ -200,6 +205,7 @@ class GradientFlowView(TraceView):
             region.setZValue(-5)
             self.plot.addItem(region, ignoreBounds=True)
             self.bad_regions.append(region)
+        self.bad_note.setVisible(bool(runs))
         if runs:
             self.bad_note.setText(f"NaN/Inf at steps {steps_text(runs)}: the gradient exploded")
             self.bad_note.setFont(theme.font(10, bold=True))
