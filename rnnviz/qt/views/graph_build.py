@@ -5,8 +5,8 @@ which holds the state it reads (``graph``, ``window``, ``node_items`` ...)."""
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections import deque
 
 import numpy as np
 import shiboken6
@@ -182,7 +182,8 @@ class GraphBuild:
         """Delete items of retired scenes for about ``budget`` seconds (None: all)."""
         t0 = time.perf_counter()
         while self._graveyard and (budget is None or time.perf_counter() - t0 < budget):
-            chunk, self._graveyard = self._graveyard[-200:], self._graveyard[:-200]
+            # 50 at a time (~0.4 ms): the budget is checked between chunks
+            chunk, self._graveyard = self._graveyard[-50:], self._graveyard[:-50]
             for item in chunk:
                 shiboken6.delete(item)
         if not self._graveyard:
@@ -237,14 +238,19 @@ class GraphBuild:
         if not self._todo or self._todo[0][0] == "window":
             return
         a, b = self.visible_steps
-        lo, hi = int(a) - 1, int(b) + 1
-
-        def on_screen(job) -> bool:
-            return job[0] == "build" and job[1] is not None and lo <= job[1] <= hi
-
-        first = [job for job in self._todo if on_screen(job)]
-        if first and any(not on_screen(job) for job in list(self._todo)[:len(first)]):
-            self._todo = deque(first + [job for job in self._todo if not on_screen(job)])
+        if b - a > 64:  # most of the window on screen (zoomed out): the order it has will do
+            return
+        jobs = [("build", c) for c in range(int(a) - 1, int(b) + 2) if c not in self._built]
+        if not jobs or list(itertools.islice(self._todo, len(jobs))) == jobs:
+            return
+        first = []
+        for job in jobs:  # deque.remove: a search in C, a few dozen columns on screen at most
+            try:
+                self._todo.remove(job)
+            except ValueError:
+                continue  # not in this window
+            first.append(job)
+        self._todo.extendleft(reversed(first))
 
     def _continue_build(self) -> None:
         scrubbing = time.perf_counter() - self._moved_at < SCRUB_S

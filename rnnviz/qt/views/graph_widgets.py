@@ -10,10 +10,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QGraphicsRectItem, QSizePolicy, QWidget
 
 from rnnviz.qt import theme
-from rnnviz.qt.views.base import cached
+from rnnviz.qt.views.base import CursorLine, cached
 
 _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -122,12 +122,36 @@ class _DecadeAxis(pg.AxisItem):
         return [decade(v) for v in values]
 
 
+class StepBand(QGraphicsRectItem):
+    """The shaded band over the steps the graph shows, across the strip's height, its two edges
+    in ``pen``: what a LinearRegionItem drew, without its two InfiniteLines' work in Python on
+    every timeline step. :meth:`setRegion` / :meth:`getRegion` as a LinearRegionItem's."""
+
+    SPAN = 1e6  # far past the strip's log range: the top and bottom edges are never in view
+
+    def __init__(self, brush, pen):
+        super().__init__()
+        self.setBrush(brush)
+        self.setPen(pen)
+        self.setRegion((0.0, 0.0))
+
+    def setRegion(self, region) -> None:  # noqa: N802 (pyqtgraph naming)
+        a, b = (float(v) for v in region)
+        rect = QRectF(a, -self.SPAN, b - a, 2 * self.SPAN)
+        if rect != self.rect():
+            self.setRect(rect)
+
+    def getRegion(self) -> tuple[float, float]:  # noqa: N802
+        r = self.rect()
+        return r.left(), r.right()
+
+
 class GradientStrip(pg.PlotWidget):
     """‖∂L/∂h_t‖ along all T on a log scale: one line per layer / direction (the selected one
     bold), the cursor, and a band over the steps the graph shows. Clicking picks a step.
 
     Signals: ``step_clicked(int)`` (0-based step). Attributes: ``curves`` {k: PlotDataItem},
-    ``band`` (LinearRegionItem), ``cursor`` (InfiniteLine), ``levels`` (lo, hi) in log₁₀.
+    ``band`` (StepBand), ``cursor`` (CursorLine), ``levels`` (lo, hi) in log₁₀.
     """
 
     step_clicked = Signal(int)
@@ -142,11 +166,10 @@ class GradientStrip(pg.PlotWidget):
         item.layout.setContentsMargins(0, 6, 4, 4)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.curves: dict[int, pg.PlotDataItem] = {}
-        self.band = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 170, 0, 45),
-                                        pen=pg.mkPen(QColor(230, 140, 0), width=1))
+        self.band = StepBand(brush=pg.mkBrush(255, 170, 0, 45), pen=pg.mkPen(QColor(230, 140, 0), width=1))
         self.band.setZValue(-5)
         self.addItem(self.band, ignoreBounds=True)
-        self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=False, pen=theme.pen("cursor", 2))
+        self.cursor = CursorLine(pos=0, angle=90, movable=False, pen=theme.pen("cursor", 2))
         self.addItem(self.cursor, ignoreBounds=True)
         self.levels = (0.0, 1.0)
         self._T = 0

@@ -311,8 +311,11 @@ class PredictionsView(TraceView):
             c.opts["antialias"] = aa
         self.output_curve.setData(x, self._series(tr, b), connect="finite")
         tgt = np.array([np.nan if (v := target_at(tr, t, b)) is None else v for t in range(T)])
-        if np.isfinite(tgt).sum() == 1:
-            self.target_curve.setData(x, tgt, symbol="o", symbolSize=10, connect="finite")
+        if np.isfinite(tgt).sum() == 1:  # a target at one step (many-to-one): a marker there
+            # the one point alone: T points of NaN around it left pyqtgraph's downsampled
+            # symbols all NaN ("All-NaN slice" warnings) while the view showed no target
+            at = np.isfinite(tgt)
+            self.target_curve.setData(x[at], tgt[at], symbol="o", symbolSize=10, connect="finite")
         else:
             self.target_curve.setData(x, tgt, symbol=None, connect="finite")
         cmp = self.compare_trace
