@@ -355,14 +355,7 @@ class GraphView(GraphBuild, TraceView):
         else:
             margin = min(self.sx * 1.2, max(0.0, (vis.width() - self.sx) / 2))
             if x - self.sx / 2 - margin < vis.left() or x + self.sx / 2 + margin > vis.right():
-                # a step past an edge: the view moves so that the cursor sits at the other margin,
-                # the steps ahead of it in view: it moves half as often as when it re-centred
-                # (each move draws the view again; sliding a column a step cost more, as Qt's
-                # scroll costs about what a repaint does)
-                ahead = vis.width() / 2 - self.sx / 2 - margin
-                step = abs(x - vis.center().x()) < vis.width()  # else a jump: centre the cursor
-                cx = (x + ahead if x > vis.center().x() else x - ahead) if step else x
-                self.canvas.centerOn(cx, vis.center().y())
+                self.canvas.centerOn(x, vis.center().y())
         self.panned()
 
     def panned(self) -> None:
