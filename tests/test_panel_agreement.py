@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from rnnviz.app import panel_model  # noqa: E402
+from rnnviz.app.colormaps import DIVERGING, SEQUENTIAL, colormap  # noqa: E402
 from rnnviz.app.lessons import PANELS as LESSON_PANELS  # noqa: E402
 from rnnviz.app.panels import PANELS, default_panels, get_panel, resolve  # noqa: E402
 from rnnviz.export import frames  # noqa: E402
@@ -138,16 +139,58 @@ def test_exported_pixels_use_the_model_levels(traces):
     scene = frames.figure_scene(tr, ["hidden"], (640, 400))
     img = next(op for op in scene.ops if op[0] == "image")[5]
     lv = panel_model.state_levels(tr.hidden)
-    want = frames.apply_colormap(tr.hidden[0, :, 0, :].T, lv.lo, lv.hi, "coolwarm")[::-1]  # unit 0 at the bottom
+    want = frames.apply_colormap(tr.hidden[0, :, 0, :].T, lv.lo, lv.hi, DIVERGING)[::-1]  # unit 0 at the bottom
     np.testing.assert_array_equal(img, want)
     # gates: the candidate band is diverging on −1..1, the σ bands sequential on 0..1
     scene = frames.figure_scene(tr, ["gates"], (640, 600))
     img = next(op for op in scene.ops if op[0] == "image")[5]
     H = tr.hidden_size
     g_band = img[2 * H:3 * H][::-1]
-    np.testing.assert_array_equal(g_band, frames.apply_colormap(tr.gates["g"][0, :, 0, :].T, -1, 1, "coolwarm"))
+    np.testing.assert_array_equal(g_band, frames.apply_colormap(tr.gates["g"][0, :, 0, :].T, -1, 1, DIVERGING))
     f_band = img[H:2 * H][::-1]
-    np.testing.assert_array_equal(f_band, frames.apply_colormap(tr.gates["f"][0, :, 0, :].T, 0, 1, "viridis"))
+    np.testing.assert_array_equal(f_band, frames.apply_colormap(tr.gates["f"][0, :, 0, :].T, 0, 1, SEQUENTIAL))
+
+
+def test_the_window_paints_with_the_exporters_colour_maps(qtbot, traces):
+    """One table per map: the window's diverging and sequential maps are the exporters' tables,
+    and a gate heatmap takes the map the panel model gives it."""
+    from rnnviz.qt import theme
+
+    for qt_map, name in ((theme.diverging(), DIVERGING), (theme.sequential(), SEQUENTIAL)):
+        np.testing.assert_array_equal(qt_map.getLookupTable(0.0, 1.0, 256, alpha=False), colormap(name))
+    gv = make_views()["gates"]
+    qtbot.addWidget(gv)
+    gv.set_trace(traces["lstm"])
+    gv.set_cursor(3, "full", 0, 0)
+    for g, panel in gv.gate_panels.items():
+        got = panel.image.getColorMap().getLookupTable(0.0, 1.0, 256, alpha=False)
+        np.testing.assert_array_equal(got, colormap(DIVERGING if g == "g" else SEQUENTIAL))
+
+
+@pytest.mark.parametrize("mode", ["forward", "backward"])
+@pytest.mark.parametrize("case", ["lstm", "deep", "exploding"])
+def test_graph_states_take_the_same_colours(qtbot, traces, case, mode):
+    """The unrolled graph colours each state by one rule in the window and in exports: mean hₜ
+    (cₜ) of the sample on the diverging map in the forward pass, log10 ‖∂L/∂hₜ‖ of the sample on
+    the sequential map in BPTT, NaN/Inf magenta."""
+    tr = traces[case]
+    k, b, t = tr.hidden.shape[0] - 1, tr.batch_size - 1, tr.seq_len // 2
+    view = make_views()["graph"]
+    qtbot.addWidget(view)
+    view.resize(900, 400)
+    view.set_trace(tr)
+    view.set_cursor(t, mode, k, b)
+    qtbot.waitUntil(lambda: len(view.node_items) == view.graph.number_of_nodes(), timeout=10000)
+    view.set_cursor(t, mode, k, b)
+    info = frames.figure_scene(tr, ["graph"], (1400, 500), frames.FrameSpec(k=k, sample=b, t=t, mode=mode)).info
+    shown = [n for n, fill in info["graph"]["fills"].items()
+             if n[0] in ("h", "c") and (n[-1] <= t if mode == "forward" else n[-1] >= t)]
+    assert len(shown) >= 4
+    for n in shown:
+        got = view.node_items[n].brush().color().getRgb()[:3]
+        assert got == info["graph"]["fills"][n], n
+    if case != "exploding":  # there the overflowing steps set the scale: the rest is near white
+        assert len({info["graph"]["fills"][n] for n in shown}) > 2  # coloured by the numbers, not one grey
 
 
 def test_nonfinite_cells_are_magenta_in_both(make_trace, qtbot):

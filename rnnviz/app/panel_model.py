@@ -10,7 +10,9 @@ same unrolled graph is built for a trace, and runs and NaN/Inf are described in 
 * gates: :func:`trace_gates` (every gate, candidates included, in the cell's order; the facts
   are the cell registry's, :mod:`rnnviz.core.cells`);
 * saturation: :data:`SAT_LOW` / :data:`SAT_HIGH`, :func:`saturation_fractions`, :func:`gate_saturation`;
-* graph: :func:`graph_for_trace` (from :mod:`rnnviz.core.graph`);
+* graph: :func:`graph_for_trace` (from :mod:`rnnviz.core.graph`), :func:`graph_numbers` (what
+  its states are coloured by);
+* colour maps: :mod:`rnnviz.app.colormaps` (which quantity takes which map);
 * names: :func:`cell_display`, :func:`run_title`, :func:`run_label`, :func:`with_cell`;
 * NaN/Inf: :func:`nonfinite_summary`, :func:`nonfinite_steps`, :func:`bad_runs`, :func:`steps_text`.
 """
@@ -27,8 +29,8 @@ from rnnviz.core.graph import graph_for_trace  # the graph for a trace: one func
 
 __all__ = ["LOG_ABOVE", "NONFINITE_RGB", "SAT_HIGH", "SAT_LOW", "Levels", "bad_runs", "cell_display", "cell_gates",
            "cell_has_state", "cells_with_state", "counterpart", "finite_absmax", "fmt_number", "gate_levels",
-           "gate_saturation", "gate_symbol", "gate_title", "gated_cells", "graph_for_trace", "is_candidate",
-           "kept_text", "memory_gate", "nonfinite_steps", "nonfinite_summary", "run_label", "run_title",
+           "gate_saturation", "gate_symbol", "gate_title", "gated_cells", "graph_for_trace", "graph_numbers",
+           "is_candidate", "kept_text", "memory_gate", "nonfinite_steps", "nonfinite_summary", "run_label", "run_title",
            "saturation_fractions", "state_levels", "steps_text", "symlog", "trace_gates", "with_cell"]
 
 # -- cells and their gates (facts from the cell registry) ---------------------------------------
@@ -163,6 +165,35 @@ def finite_absmax(*arrays, default: float = 1.0) -> float:
         if fin.size:
             best = max(best, float(np.abs(fin).max()))
     return best if best > 0 else default
+
+
+def _log_norms(g: np.ndarray) -> np.ndarray:
+    """log10 ‖g‖ over the last axis, in float64 (float32 squares of a vanishing gradient are
+    subnormal, and flushed to 0), a few hundred steps at a time so a T = 10 000, H = 1024 trace
+    never needs a float64 copy of itself."""
+    out = np.empty(g.shape[:-1], dtype=np.float64)
+    step = max(1, (1 << 22) // max(1, g.shape[2] * g.shape[3]))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for t in range(0, g.shape[1], step):
+            out[:, t:t + step] = np.log10(np.linalg.norm(g[:, t:t + step].astype(np.float64), axis=-1))
+    return out
+
+
+def graph_numbers(trace) -> dict:
+    """What the unrolled graph colours its states by, in the window and in exports: mean hₜ (and
+    cₜ) over the units, (L*D, T, B), on the diverging map at ±``act_level`` (``c_level``) in the
+    forward pass; log10 ‖∂L/∂hₜ‖ (and cₜ) per sample on the sequential map over ``grad_levels``
+    in BPTT."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        mean_h = trace.hidden.mean(axis=3)
+        mean_c = trace.cell.mean(axis=3) if trace.cell is not None else None
+    grad_log = _log_norms(trace.grad_hidden)
+    fin = grad_log[np.isfinite(grad_log)]
+    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (-8.0, 0.0)
+    return {"mean_h": mean_h, "mean_c": mean_c, "act_level": finite_absmax(mean_h),
+            "c_level": finite_absmax(mean_c) if mean_c is not None else 1.0, "grad_log": grad_log,
+            "grad_c_log": _log_norms(trace.grad_cell) if trace.grad_cell is not None else None,
+            "grad_levels": (lo, hi if hi > lo else lo + 1.0)}
 
 
 def state_levels(*arrays) -> Levels:

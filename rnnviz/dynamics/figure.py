@@ -8,6 +8,7 @@ import weakref
 
 import numpy as np
 
+from rnnviz.app.colormaps import SEQUENTIAL
 from rnnviz.export.frame_registry import frame
 from rnnviz.export.plot import Box, draw_heatmap, draw_lines, fmt_tick, nice_ticks
 from rnnviz.export.scene import GRID, INK, MUTED, Scene, colormap
@@ -80,7 +81,7 @@ def draw_phase_portrait(scene: Scene, box: Box, states_pc: np.ndarray, fixed_pc:
     to_px, _ = _axes(scene, box, title or "Phase portrait", xr, yr, xl, yl, square=True, ticks=rot is None)
     T = xy.shape[0]
     end = T if until is None else min(max(until + 1, 0), T)
-    lut = colormap("viridis")
+    lut = colormap(SEQUENTIAL)  # time: early dark, late bright (as the window)
     chunks = np.linspace(0, T, min(T, 12) + 1).astype(int)
     for s in range(xy.shape[1]):
         px, py = to_px(xy[:, s, 0], xy[:, s, 1])

@@ -7,13 +7,14 @@ total loss in a window without losses), and a title that fits its panel.
 from __future__ import annotations
 
 import math
+import weakref
 
-import numpy as np
-
-from rnnviz.app.panel_model import graph_for_trace
+from rnnviz.app.colormaps import DIVERGING, SEQUENTIAL
+from rnnviz.app.panel_model import NONFINITE_RGB as NONFINITE
+from rnnviz.app.panel_model import graph_for_trace, graph_numbers
 from rnnviz.core.graph import row_labels
 from rnnviz.core.graph_text import label_color, step_tokens
-from rnnviz.export.frame_registry import FrameSpec, frame
+from rnnviz.export.frame_registry import FrameSpec, clamp_spec, frame
 from rnnviz.export.plot import Box, font_sizes
 from rnnviz.export.scene import INK, Scene, colormap, text_width
 
@@ -36,6 +37,45 @@ def fit_text(text: str, size: float, width: float, bold: bool = False, min_size:
     return text, size2
 
 
+_NUMBERS: dict = {}  # id(trace) → (weak reference, graph_numbers): once per trace, not per GIF frame
+
+
+def _numbers(trace) -> dict:
+    entry = _NUMBERS.get(id(trace))
+    if entry is not None and entry[0]() is trace:
+        return entry[1]
+    for key in [key for key, (ref, _) in _NUMBERS.items() if ref() is None]:
+        del _NUMBERS[key]
+    nums = graph_numbers(trace)
+    _NUMBERS[id(trace)] = (weakref.ref(trace), nums)
+    return nums
+
+
+def _state_colours(trace, b: int, backward: bool):
+    """``rgb(kind, k, t)`` of an h or c node of sample ``b``, by the window's rule
+    (:func:`rnnviz.app.panel_model.graph_numbers`): mean hₜ / cₜ on the diverging map, or in
+    BPTT log10 ‖∂L/∂hₜ‖ / ‖∂L/∂cₜ‖ on the sequential map; NaN/Inf magenta."""
+    nums = _numbers(trace)
+    div, seq = colormap(DIVERGING), colormap(SEQUENTIAL)
+    lo, hi = nums["grad_levels"]
+
+    def rgb(kind: str, k: int, t: int) -> tuple[int, int, int]:
+        if backward:
+            logs = nums["grad_log"] if kind == "h" else nums["grad_c_log"]
+            v = float(logs[k, t, b]) if logs is not None else math.nan
+            if v == -math.inf:  # an exact zero gradient: the bottom of the scale
+                return tuple(int(c) for c in seq[0])
+            if not math.isfinite(v):
+                return NONFINITE
+            return tuple(int(c) for c in seq[int(round(255 * min(1.0, max(0.0, (v - lo) / (hi - lo)))))])
+        means, level = (nums["mean_h"], nums["act_level"]) if kind == "h" else (nums["mean_c"], nums["c_level"])
+        v = float(means[k, t, b])
+        if not math.isfinite(v):
+            return NONFINITE
+        return tuple(int(c) for c in div[int(round(255 * (0.5 + 0.5 * max(-1.0, min(1.0, v / level)))))])
+    return rgb
+
+
 @frame("graph")
 def panel_graph(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
     """The unrolled graph of ``trace`` for ``spec`` (k, sample, t, mode) in ``box``: a window of
@@ -51,7 +91,9 @@ def panel_graph(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
         centre = T - 1 if spec.t is None else spec.t
         first = min(max(0, centre - n // 2), T - n)
     backward = spec.mode == "backward"
-    what = "‖∂L/∂hₜ‖, log scale (BPTT)" if backward else "mean |hₜ| (forward)"
+    _, b = clamp_spec(trace, spec)
+    sample = f" of sample {trace.kept_samples[b]}" if trace.recorded_batch_size > 1 else ""
+    what = f"‖∂L/∂hₜ‖{sample}, log scale (BPTT)" if backward else f"mean hₜ{sample} (forward)"
     window = f" · steps {first + 1}–{first + n} of {T}" if T > n else ""
     title, tsize = fit_text(f"unrolled graph: {what}{window}", tsize, box.w - 8, bold=True)
     scene.text(box.x0 + 4, box.y0 + 3, title, tsize, ink, "la", bold=True)
@@ -60,16 +102,7 @@ def panel_graph(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
     keep = {v for v, d in G.nodes(data=True) if d.get("t") is not None and first <= d["t"] < first + n}
     if any(G.nodes[v]["kind"] == "L" for v in keep):  # the total loss only with a loss to join it
         keep.add(("L",))
-    if backward:
-        vals = np.asarray(trace.grad_hidden_norm, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            vals = np.log10(np.where(vals > 0, vals, np.nan))
-    else:
-        vals = np.nanmean(np.abs(np.asarray(trace.hidden, dtype=np.float64)), axis=(2, 3))
-    fin = vals[np.isfinite(vals)]
-    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 1.0)
-    hi = hi if hi > lo else lo + 1.0
-    lut = colormap("magma" if backward else "viridis")
+    state_rgb = _state_colours(trace, b, backward)
     pos = {v: G.nodes[v]["pos"] for v in keep}
     last_col = max(p[0] for v, p in pos.items() if G.nodes[v].get("t") is not None)
     loss_x = last_col + 0.9  # the total loss ends the drawn window
@@ -117,23 +150,19 @@ def panel_graph(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
             ux, uy = (b[0] - a[0]) / d, (b[1] - a[1]) / d
             points = [(a[0] + ux * r, a[1] + uy * r), (b[0] - ux * r, b[1] - uy * r)]
         scene.line(points, color, 1.2 if on else 1.0, data.get("style") == "dashed")
-    shown = 0
+    shown, fills = 0, {}
     for v in keep:
         data = G.nodes[v]
         cx, cy = to_px(pos[v])
         kind, t = data["kind"], data.get("t")
         fill = _KIND_FILL.get(kind, (200, 200, 200))
         if kind in ("h", "c") and t is not None:
-            k = data["layer"] * trace.num_directions + data["direction"]
-            val = vals[k, t] if k < vals.shape[0] else np.nan
-            if np.isfinite(val):
-                fill = tuple(int(c) for c in lut[int(np.clip((val - lo) / (hi - lo) * 255, 0, 255))])
-            else:
-                fill = (230, 0, 230)  # NaN / Inf, as in the window
+            fill = state_rgb(kind, data["layer"] * trace.num_directions + data["direction"], t)
         outline = ink
         if not reached(v):
             fill, outline = _OFF_FILL, _OFF_LINE
         cur = spec.t is not None and t == spec.t
+        fills[v] = fill
         rr = r * (0.78 if kind == "c" else 1.0)
         scene.circle(cx, cy, rr, fill=fill, outline=(230, 50, 30) if cur else outline, width=2 if cur else 1)
         label = data.get("short", data.get("label", ""))
@@ -144,5 +173,6 @@ def panel_graph(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
         if kind == "x" and t is not None and tokens["inputs"][t] is not None:
             tok, tok_size = fit_text(tokens["inputs"][t], lsize * 0.9, sx * 0.95, min_size=6.0)
             scene.text(cx, cy + rr + 2, tok, tok_size, ink, "ma")
-    scene.info["graph"] = {"nodes": len(keep), "edges": sum(1 for u, v in G.edges() if u in keep and v in keep),
+    scene.info["graph"] = {"fills": fills, "nodes": len(keep),
+                           "edges": sum(1 for u, v in G.edges() if u in keep and v in keep),
                            "first": first, "steps": n, "labels": shown, "title": title, "title_size": tsize}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnviz.app.colormaps import DIVERGING, SEQUENTIAL, gate_colormap
 from rnnviz.app.panel_model import (
     SAT_HIGH,
     SAT_LOW,
@@ -51,11 +52,8 @@ def _state_heatmap(scene, box, trace, spec, arr, title, symbol, name) -> None:
     lo, hi = levels.shown
     caption = f" · {levels.caption}" if levels.log else ""
     draw_heatmap(scene, box, levels.transform(visible(raw, spec)), title=f"{title}{k_label(trace, k)}{caption}",
-                 ylabel="unit", cmap="coolwarm", vmin=lo, vmax=hi, cbar_label=symbol, highlight=spec.t,
+                 ylabel="unit", cmap=DIVERGING, vmin=lo, vmax=hi, cbar_label=symbol, highlight=spec.t,
                  bad=nonfinite_mask(raw, spec), log=levels.log)
-
-
-_CMAPS = {False: "viridis", True: "coolwarm"}  # σ gates sequential, tanh candidates diverging (as the window)
 
 
 @frame("gates")
@@ -67,13 +65,14 @@ def panel_gates(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
         return
     k, b = clamp_spec(trace, spec)
     raw = np.concatenate([np.asarray(trace.gates[g.key][k, :, b, :], dtype=np.float64).T for g in gates], axis=0)
-    bands = [(*gate_levels(trace.cell_type, g.key, trace.gates[g.key]).shown, _CMAPS[g.candidate]) for g in gates]
+    bands = [(*gate_levels(trace.cell_type, g.key, trace.gates[g.key]).shown, gate_colormap(g.candidate))
+             for g in gates]
     scene.info["gates"] = {"gates": [g.key for g in gates], "levels": {g.key: band[:2] for g, band in
                                                                        zip(gates, bands, strict=True)}}
     labels = [g.symbol + (f" ({fmt_tick(lo)}…{fmt_tick(hi)})" if g.candidate else "")
               for g, (lo, hi, _) in zip(gates, bands, strict=True)]
     draw_heatmap(scene, box, visible(raw, spec), title=f"gate activations{k_label(trace, k)}",
-                 cmap="viridis", vmin=0.0, vmax=1.0, cbar_label="σ gates", highlight=spec.t,
+                 cmap=SEQUENTIAL, vmin=0.0, vmax=1.0, cbar_label="σ gates", highlight=spec.t,
                  row_groups=labels, bands=bands, bad=nonfinite_mask(raw, spec))
 
 
@@ -167,7 +166,7 @@ def panel_outputs(scene: Scene, box: Box, trace, spec: FrameSpec) -> None:
     T, _, O = out.shape
     if O > 8:
         draw_heatmap(scene, box, visible(out[:, b, :].T, spec), title="outputs ŷₜ (logits)", ylabel="output",
-                     cmap="viridis", highlight=spec.t)
+                     cmap=SEQUENTIAL, highlight=spec.t)
         return
     t = np.arange(1, T + 1)
     series = [(f"ŷ[{o}]" if O > 1 else "ŷₜ", t, visible(out[:, b, o], spec), SERIES_COLORS[o % 8], False)

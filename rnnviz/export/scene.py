@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from rnnviz.app.colormaps import COLORMAPS, SEQUENTIAL, colormap
 from rnnviz.app.panel_model import NONFINITE_RGB as NONFINITE
 
 __all__ = ["BACKGROUND", "COLORMAPS", "GRID", "INK", "MISSING", "MUTED", "NONFINITE", "SERIES_COLORS", "Scene",
@@ -25,39 +26,9 @@ MISSING = (236, 236, 236)  # heatmap cells with no value yet (an animation frame
 SERIES_COLORS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189),
                  (140, 86, 75), (227, 119, 194), (23, 190, 207)]
 
-# -- colour maps ---------------------------------------------------------------------------
+# -- colour maps: their tables and which quantity uses which are the panel model's ---------
 
-_STOPS = {
-    # perceptually uniform, for values in [0, 1] (gates)
-    "viridis": [(68, 1, 84), (72, 40, 120), (62, 74, 137), (49, 104, 142), (38, 130, 142),
-                (31, 158, 137), (53, 183, 121), (109, 205, 89), (180, 222, 44), (253, 231, 37)],
-    # for magnitudes (cell state |c|, gradient colouring)
-    "magma": [(0, 0, 4), (28, 16, 68), (79, 18, 123), (129, 37, 129), (181, 54, 122),
-              (229, 80, 100), (251, 135, 97), (254, 194, 135), (252, 253, 191)],
-    # diverging blue - white - red, for signed values in [-1, 1] (hidden states)
-    "coolwarm": [(5, 48, 97), (33, 102, 172), (67, 147, 195), (146, 197, 222), (209, 229, 240),
-                 (247, 247, 247), (253, 219, 199), (244, 165, 130), (214, 96, 77), (178, 24, 43),
-                 (103, 0, 31)],
-    "gray": [(0, 0, 0), (255, 255, 255)],
-}
-COLORMAPS: tuple[str, ...] = tuple(_STOPS)
-
-
-@cache
-def colormap(name: str) -> np.ndarray:
-    """The (256, 3) uint8 lookup table of colour map ``name`` (one of :data:`COLORMAPS`)."""
-    if name not in _STOPS:
-        raise ValueError(f"unknown colour map {name!r}; choose one of: {', '.join(COLORMAPS)}")
-    stops = np.asarray(_STOPS[name], dtype=np.float64)
-    xs = np.linspace(0.0, 1.0, len(stops))
-    grid = np.linspace(0.0, 1.0, 256)
-    lut = np.stack([np.interp(grid, xs, stops[:, c]) for c in range(3)], axis=1)
-    lut = np.round(lut).astype(np.uint8)
-    lut.setflags(write=False)
-    return lut
-
-
-def apply_colormap(values: np.ndarray, vmin: float, vmax: float, cmap: str = "viridis",
+def apply_colormap(values: np.ndarray, vmin: float, vmax: float, cmap: str = SEQUENTIAL,
                    missing=MISSING) -> np.ndarray:
     """Map a 2-D array to RGB uint8 through ``cmap``; NaN/Inf cells get ``missing``."""
     values = np.asarray(values, dtype=np.float64)

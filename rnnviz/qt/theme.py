@@ -14,11 +14,14 @@ from __future__ import annotations
 import sys
 import weakref
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QPen
+
+from rnnviz.app import colormaps
 
 __all__ = [
     "NONFINITE",
@@ -194,11 +197,24 @@ def foreground() -> QColor:
     return color("text")
 
 
+@cache
+def _map(name: str) -> pg.ColorMap:
+    lut = colormaps.colormap(name)
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(lut)), lut)
+
+
 def diverging() -> pg.ColorMap:
-    """Blue - white - red, centred at 0 (hidden / cell states, candidates)."""
-    return pg.colormap.get("CET-D1A")
+    """Blue - white - red, centred at 0 (hidden / cell states, candidates): the exporters' map
+    (:data:`rnnviz.app.colormaps.DIVERGING`)."""
+    return _map(colormaps.DIVERGING)
 
 
 def sequential() -> pg.ColorMap:
-    """Dark to bright (gradient magnitudes on a log scale, gate openings 0..1)."""
-    return pg.colormap.get("viridis")
+    """Dark to bright (gradient magnitudes on a log scale, gate openings 0..1): the exporters'
+    map (:data:`rnnviz.app.colormaps.SEQUENTIAL`)."""
+    return _map(colormaps.SEQUENTIAL)
+
+
+def gate_map(candidate: bool) -> pg.ColorMap:
+    """The map of a gate's heatmap (:func:`rnnviz.app.colormaps.gate_colormap`)."""
+    return _map(colormaps.gate_colormap(candidate))

@@ -14,6 +14,8 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem
 
+from rnnviz.qt import theme
+
 RADIANS_PER_PIXEL = 0.01
 POLYLINE_POINTS = 32  # points per drawPolyline call
 MAX_POINTS = 8000  # points painted at most (T·B beyond it: every k-th step)
@@ -49,7 +51,7 @@ def paint_paths(X: np.ndarray, Y: np.ndarray, xr, yr, width: int, draft: bool = 
     length = float(steps[np.isfinite(steps)].sum())  # an exploded run's Inf steps are not drawn
     every = max(1, int(np.ceil(length / MAX_LENGTH_PX)))
     T, B = px.shape
-    lut = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False)
+    lut = theme.sequential().getLookupTable(nPts=256, alpha=False)  # time: early dark, late bright
     edges = np.linspace(0, T, min(T, 24) + 1).astype(int)
     pen = QPen()
     pen.setWidthF(1.8)

@@ -206,7 +206,7 @@ class GatesView(HeatmapView):
     @staticmethod
     def _show_gate(panel: HeatPanel, trace, arr: np.ndarray, g: str) -> None:
         lv = gate_levels(trace.cell_type, g, trace.gates[g])  # the exporter's levels
-        cmap = theme.diverging() if is_candidate(trace.cell_type, g) else theme.sequential()
+        cmap = theme.gate_map(is_candidate(trace.cell_type, g))
         panel.set_data(arr, (lv.lo, lv.hi), cmap)
 
     def _refresh_images(self) -> None:

@@ -20,12 +20,12 @@ from PySide6.QtWidgets import (
     QGraphicsSimpleTextItem,
 )
 
+from rnnviz.app.panel_model import graph_numbers
 from rnnviz.core.graph import TOTAL_LOSS, graph_for_trace, row_labels
 from rnnviz.core.graph_text import step_tokens
 from rnnviz.qt import theme
 from rnnviz.qt.derived import derived, register
 from rnnviz.qt.views.graph_paint import (
-    absmax,
     arrow_path,
     bus_path,
     font,
@@ -49,32 +49,7 @@ CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 MIN_SLICE = 1        # columns per slice at least, however slow the machine
 EDGE_LABELS = {"W_xh": "W_xh", "W_hh": "W_hh", "W_hy": "W_hy", "c": "c path", "gates": "gates",
                "feedback": "ŷ→x", "sum": "L = Σₜ Lₜ"}
-def _log_norms(g: np.ndarray) -> np.ndarray:
-    """log10 ‖g‖ over the last axis, in float64 (float32 squares of a vanishing gradient are
-    subnormal, and flushed to 0), a few hundred steps at a time so a T = 10 000, H = 1024 trace
-    never needs a float64 copy of itself."""
-    out = np.empty(g.shape[:-1], dtype=np.float64)
-    step = max(1, (1 << 22) // max(1, g.shape[2] * g.shape[3]))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for t in range(0, g.shape[1], step):
-            out[:, t:t + step] = np.log10(np.linalg.norm(g[:, t:t + step].astype(np.float64), axis=-1))
-    return out
-
-
-@register
-def graph_numbers(trace) -> dict:
-    """What the graph colours by, once per trace: mean hₜ (and cₜ) over the units and its colour
-    level, log10 ‖∂L/∂hₜ‖ (and cₜ) per sample and its colour range."""
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        mean_h = trace.hidden.mean(axis=3)
-        mean_c = trace.cell.mean(axis=3) if trace.cell is not None else None
-    grad_log = _log_norms(trace.grad_hidden)
-    fin = grad_log[np.isfinite(grad_log)]
-    lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (-8.0, 0.0)
-    return {"mean_h": mean_h, "mean_c": mean_c, "act_level": absmax(mean_h),
-            "c_level": absmax(mean_c) if mean_c is not None else 1.0, "grad_log": grad_log,
-            "grad_c_log": _log_norms(trace.grad_cell) if trace.grad_cell is not None else None,
-            "grad_levels": (lo, hi if hi > lo else lo + 1.0)}
+register(graph_numbers)  # what the graph colours by: computed in the recorder's thread
 
 
 @register

@@ -33,14 +33,6 @@ def font_height(px: float) -> float:
     return QFontMetricsF(font(px)).height()
 
 
-def absmax(a) -> float:
-    import numpy as np
-
-    fin = a[np.isfinite(a)]
-    m = float(np.abs(fin).max()) if fin.size else 0.0
-    return m if m > 0 else 1.0
-
-
 def _lut(cmap) -> list[tuple[int, int, int]]:
     table = cmap.getLookupTable(0.0, 1.0, 256, alpha=False)
     return [tuple(int(v) for v in row[:3]) for row in table]
