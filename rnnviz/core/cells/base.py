@@ -77,10 +77,14 @@ class CellSpec:
         dL/dh_t, dL/dc_t (T, B, H); dzx (T, B, G*H) the gradient of the input-side
         pre-activation W_xh x_t + b_xh, dzh that of the hidden side W_hh h_{t−1} + b_hh
         (``dzh is dzx`` when one pre-activation gets both). ``record`` turns them into every
-        parameter gradient and the gradient passed to the layer below.
+        parameter gradient and the gradient passed to the layer below. A backward that gets
+        those another way (the LSTM's, when torch's kernel ran BPTT) returns dzx = dzh = None
+        and leaves ``saved["param_grads"]`` {"weight_ih", ...: gradient} and ``saved["d_input"]``
+        (dL/dx, (T, B, I)) instead.
     run_forward(x (T, B, I), weights, d, activation) -> (Hs (T, B, H), saved) or None: optional,
-        the forward pass and ``forward``'s result in one go (a written-out loop that keeps its
-        gates instead of recomputing them); None where ``layer_forward`` + ``forward`` is faster.
+        the forward pass and what ``backward`` needs in one go (a written-out loop that keeps its
+        gates instead of recomputing them, or torch's kernel under autograd, whose backward is
+        then BPTT); None where ``layer_forward`` + ``forward`` is better.
         Its loop reports each step to :mod:`rnnviz.core.progress` (``time_order(..., ticks=True)``).
     With forward or backward None, ``record`` uses autograd through ``step`` instead.
     """
