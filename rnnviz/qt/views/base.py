@@ -369,8 +369,24 @@ class CursorLine(pg.InfiniteLine):
     a cursor does not count in that range. A cursor moves on every timeline step: this one
     keeps the move to the strip it covers."""
 
+    _moving = False
+
     def informViewBoundsChanged(self) -> None:  # noqa: N802 (pyqtgraph naming)
         pass
+
+    def setPos(self, pos) -> None:  # noqa: N802
+        """Moved across itself (the only way a cursor moves), the line keeps its box in its own
+        coordinates: the view's extent along it, a few pixels across. pyqtgraph forgot it on
+        every move and worked it out again in Python (~0.25 ms a cursor a step)."""
+        self._moving = True
+        try:
+            super().setPos(pos)
+        finally:
+            self._moving = False
+
+    def viewTransformChanged(self) -> None:  # noqa: N802
+        if not self._moving:  # a new view range or size: the box is worked out again
+            super().viewTransformChanged()
 
 
 def make_cursor(plot: pg.PlotItem, angle: float = 90) -> pg.InfiniteLine:
