@@ -1,7 +1,7 @@
 """The colour maps of every picture, and which quantity each one shows: one rule for the window
 (``rnnviz.qt.theme`` builds its maps from these tables) and the exporters.
 
-* :data:`DIVERGING` — signed values centred at 0: h_t and c_t, candidates (c̃, n), the graph's
+* :data:`DIVERGING` — signed values centred at 0: h_t and c_t, the candidate gates, the graph's
   mean h_t / c_t in the forward pass;
 * :data:`SEQUENTIAL` — magnitudes and values in [0, 1]: gate openings, ‖∂L/∂h_t‖ on a log
   scale (the gradient panels and the graph in BPTT), time along a trajectory.
