@@ -18,6 +18,7 @@ from rnnviz.qt.views.base import (
     cached,
     make_cursor,
     sample_name,
+    set_title,
     style_plot,
 )
 from rnnviz.qt.views.heatmaps import token_label
@@ -380,7 +381,7 @@ class PredictionsView(TraceView):
                 what = "P(class) after the whole sequence" if t == tr.seq_len - 1 else "P(class) so far"
             else:
                 what = "P(next)"
-            style_plot(self.plot, title=f"step {t + 1}{seen}: {what} for sample {sample_name(tr, b)}")
+            set_title(self.plot, f"step {t + 1}{seen}: {what} for sample {sample_name(tr, b)}")
             if tgt is None:
                 self.info.setText(f"step {t + 1}: no target at this step (green bar = target where there is one)")
             else:
