@@ -1,6 +1,7 @@
 """The cheap-to-scrub items keep drawing the right thing: a CursorLine that keeps its box across
 moves still covers the plot at its new step (and after a new view range), and a DimBand whose
-sides repaint only the strip they moved across dims exactly the steps asked for."""
+sides repaint only the strip they moved across dims exactly the steps asked for; the graph's
+loss bus is one line, each L_t keeping only its stub."""
 
 from __future__ import annotations
 
@@ -69,3 +70,34 @@ def test_dim_band_dims_the_steps_asked_for(qtbot):
     before = img.pixelColor(int(_x_on_screen(plot, 25)), y).lightness()
     after = img.pixelColor(int(_x_on_screen(plot, 75)), y).lightness()
     assert after != before
+
+
+def test_loss_bus_is_one_line_and_each_step_keeps_a_stub(qtbot):
+    """Many-to-many: each L_t → L edge is L_t's own stub up to the bus (a repaint near step t no
+    longer paints every earlier step's path), and one bus from the first L_t runs into L, in the
+    pen of the first L_t's edge."""
+    import rnnviz
+    from rnnviz.app.actions import record_run
+    from rnnviz.core.graph import TOTAL_LOSS
+    from rnnviz.qt.views.graph_view import GraphView
+
+    trace = record_run(rnnviz.RunConfig().with_overrides(cell="rnn", task="char_lm", seq_len=30, batch_size=2,
+                                                          hidden_size=6)).trace
+    v = GraphView()
+    qtbot.addWidget(v)
+    v.resize(1000, 420)
+    v.show()
+    v.set_trace(trace)
+    v.set_cursor(5, "forward", 0, 0)
+    v.finish_build()
+    step = v.node_items[("L", 1)].rect().center().x() - v.node_items[("L", 0)].rect().center().x()
+    for t in range(30):
+        stub = v.edge_items[(("L", t), TOTAL_LOSS)].path().boundingRect()
+        assert stub.width() < step / 2, (t, stub)
+    bus, first = v._bus
+    assert first == (("L", 0), TOTAL_LOSS)
+    box = bus.path().boundingRect()
+    assert abs(box.left() - v.node_items[("L", 0)].rect().center().x()) < 1
+    assert box.right() <= v.node_items[TOTAL_LOSS].rect().left() + 1
+    assert bus.pen().style() == v.edge_items[first].pen().style()
+    assert bus.pen().color() == v.edge_items[first].pen().color()

@@ -27,7 +27,8 @@ from rnnviz.qt import theme
 from rnnviz.qt.derived import derived, register
 from rnnviz.qt.views.graph_paint import (
     arrow_path,
-    bus_path,
+    bus_line,
+    bus_stub,
     font,
     font_height,
     mark_painted,
@@ -116,6 +117,7 @@ class GraphBuild:
         self._occupied, self._built = {}, set()
         self._style, self._painted, self._bad = {}, None, set()
         self._labels_placed = False
+        self._bus = None  # (the bus into the total loss, the leftmost L_t → L edge)
         self._drawn = self._arch
         a, b = self.window
         N = self._num_steps()
@@ -296,9 +298,16 @@ class GraphBuild:
                 if (u, v) in self.edge_items or u not in self.node_items or v not in self.node_items:
                     continue
                 iu, iv = self.node_items[u], self.node_items[v]
-                make = bus_path if d.get("weight_name") == "sum" else arrow_path
-                path_item = QGraphicsPathItem(make(iu.rect().center(), iv.rect().center(),
-                                                   iu.rect().width() / 2, iv.rect().width() / 2, head))
+                if d.get("weight_name") == "sum":
+                    # L_t's own stub up to the bus; the bus along to L is one item for all of
+                    # them: T paths each as long as the rest of the run were every one painted
+                    # again wherever a timeline step repainted the loss row (5 ms a step)
+                    path_item = QGraphicsPathItem(bus_stub(iu.rect().center(), iv.rect().center(),
+                                                           iu.rect().width() / 2))
+                    self._extend_bus((u, v), iu.rect().center(), iv.rect(), head)
+                else:
+                    path_item = QGraphicsPathItem(arrow_path(iu.rect().center(), iv.rect().center(),
+                                                             iu.rect().width() / 2, iv.rect().width() / 2, head))
                 path_item.setZValue(1)
                 self._add(path_item)
                 self.edge_items[(u, v)] = path_item
@@ -309,6 +318,26 @@ class GraphBuild:
                 edges.append((u, v))
         self._set_captions(made)
         return made, edges
+
+    def _extend_bus(self, edge, p1: QPointF, target: QRectF, head: float) -> None:
+        """The bus into the total loss reaches back to L_t of ``edge`` if that is the leftmost
+        yet; it is drawn in that edge's pen (the union of the L_t → L paths it replaces)."""
+        if self._bus is not None and self.node_items[self._bus[1][0]].rect().center().x() <= p1.x():
+            return
+        path = bus_line(p1.x(), target.center(), target.width() / 2, head)
+        if self._bus is None:
+            item = QGraphicsPathItem(path)
+            item.setZValue(1)
+            self._add(item)
+        else:
+            item = self._bus[0]
+            item.setPath(path)
+        self._bus = (item, edge)
+        self._style.pop(("bus", "p"), None)  # its pen: the new leftmost edge's, at the next colouring
+        pen = self._style.get((edge, "p"))
+        if pen is not None:
+            self._style[("bus", "p")] = pen
+            item.setPen(self._styles.pen(pen))
 
     def _scene_pos(self, n) -> tuple[float, float]:
         x, y = self.graph.nodes[n]["pos"]

@@ -209,6 +209,12 @@ def recolor(view, only: tuple | None = None) -> None:
         if view._style.get((e, "p")) != pen:
             view._style[(e, "p")] = pen
             view.edge_items[e].setPen(styles.pen(pen))
+    bus = getattr(view, "_bus", None)
+    if bus is not None:  # drawn as that edge's path reached L: a solid pen covers a dotted one
+        pen = view._style.get((bus[1], "p"))
+        if pen is not None and view._style.get(("bus", "p")) != pen:
+            view._style[("bus", "p")] = pen
+            bus[0].setPen(styles.pen(pen))
     view.n_bad = len(bad)
     _legend(view, lo, hi)
 
@@ -256,13 +262,21 @@ def arrow_path(p1: QPointF, p2: QPointF, r1: float, r2: float, head: float = 7.0
     return path
 
 
-def bus_path(p1: QPointF, p2: QPointF, r1: float, r2: float, head: float = 7.0) -> QPainterPath:
-    """L_t → L: up from L_t to the bus at L's height, along it, into L from the left."""
+def bus_stub(p1: QPointF, p2: QPointF, r1: float) -> QPainterPath:
+    """L_t → L, the part that is L_t's own: up from L_t to the bus at L's height (empty where
+    L_t sits at that height). The bus along to L is one item for every L_t (:func:`bus_line`)."""
     start = QPointF(p1.x(), p1.y() - r1)
     path = QPainterPath(start)
     corner = QPointF(p1.x(), p2.y())
     if corner.y() < start.y():
         path.lineTo(corner)
+    return path
+
+
+def bus_line(x0: float, p2: QPointF, r2: float, head: float = 7.0) -> QPainterPath:
+    """The bus from ``x0`` (the leftmost L_t's column) along L's height into L, with the arrowhead:
+    the part every L_t → L path shares."""
+    path = QPainterPath(QPointF(x0, p2.y()))
     end = QPointF(p2.x() - r2, p2.y())
     path.lineTo(end)
     _head(path, end, 1.0, 0.0, head)
