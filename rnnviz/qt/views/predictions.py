@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QPlainTextEdit, QWidget
 
 from rnnviz.app.panels import get_panel
 from rnnviz.qt import theme
@@ -278,6 +278,8 @@ class PredictionsView(TraceView):
                 style_plot(self.plot, left="P(class)", bottom="class")
             else:
                 style_plot(self.plot, left="P(next)", bottom=f"token (top {TOP_K})")
+            # its ticks (the top-k tokens) change on every step: a pixmap would be drawn anew each time
+            self.plot.getAxis("bottom").setCacheMode(QGraphicsItem.CacheMode.NoCache)
             self.plot.setYRange(0, 1.05, padding=0)
         else:
             self.mode = "series"
