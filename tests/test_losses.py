@@ -102,25 +102,25 @@ def test_bad_inputs_raise():
 
 
 def _targets_for(loss, layout, T, B, O, gen):
-    """Targets of every layout task_loss takes: last step only, every step with some missing,
-    none at all."""
+    """Targets of every layout task_loss takes: last step only (all there, some missing), every
+    step (all there, some missing), none at all."""
     if loss == "ce":
-        y = torch.randint(0, O, (B,) if layout == "last" else (T, B), generator=gen)
-        if layout == "missing":
-            y[torch.rand(T, B, generator=gen) < 0.4] = IGNORE
+        y = torch.randint(0, O, (B,) if layout.startswith("last") else (T, B), generator=gen)
+        if layout in ("missing", "last missing"):
+            y[torch.rand(y.shape, generator=gen) < 0.4] = IGNORE
         if layout == "none":
             y[:] = IGNORE
         return y
-    shape = (B, O) if layout == "last" else (T, B, O)
+    shape = (B, O) if layout.startswith("last") else (T, B, O)
     y = torch.rand(shape, generator=gen) if loss == "bce" else torch.randn(shape, generator=gen)
-    if layout == "missing":
+    if layout in ("missing", "last missing"):
         y[torch.rand(shape, generator=gen) < 0.4] = float("nan")
     if layout == "none":
         y[:] = float("nan")
     return y
 
 
-@pytest.mark.parametrize("layout", ["last", "missing", "every", "none"])
+@pytest.mark.parametrize("layout", ["last", "last missing", "missing", "every", "none"])
 @pytest.mark.parametrize("loss", ["mse", "bce", "ce"])
 def test_closed_form_gradient_equals_autograd(loss, layout):
     """record's BPTT engine takes dL/dy_hat in closed form: it must equal autograd's on task_loss

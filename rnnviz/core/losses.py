@@ -135,6 +135,11 @@ def loss_and_grad(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torc
     mse: 2 (y_hat − y);  bce: σ(y_hat) − y;  ce: softmax(y_hat) − one-hot(y)."""
     T, B, n_out = y_hat.shape
     if T > 1 and tuple(y.shape) == ((B,) if loss == "ce" else (B, n_out)):  # targets at the last step only
+        if loss != "ce":
+            with torch.no_grad():
+                target = y.to(device=y_hat.device, dtype=y_hat.dtype)
+                if not bool(torch.isnan(target).any()):  # every target there: a plain mean (a few ops)
+                    return _last_step_plain(y_hat, target, loss)
         L, last, grad_last = loss_and_grad(y_hat[-1:], y.unsqueeze(0), loss)
         per_step = torch.full((T,), float("nan"), dtype=last.dtype, device=last.device)
         per_step[-1] = last[0]
@@ -152,6 +157,23 @@ def loss_and_grad(y_hat: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torc
         else:
             grad = 2.0 * (y_hat - target) if loss == "mse" else torch.sigmoid(y_hat) - target
         grad = torch.where(mask, grad, 0.0) / count.clamp(min=1)
+    return L, per_step, grad
+
+
+def _last_step_plain(y_hat: torch.Tensor, target: torch.Tensor, loss: str):
+    """:func:`loss_and_grad` for mse/bce targets (B, O) at the last step, none missing."""
+    last = y_hat[-1]  # (B, O)
+    if loss == "mse":
+        diff = last - target
+        L = (diff * diff).mean()
+        grad_last = diff * (2.0 / diff.numel())
+    else:
+        L = functional.binary_cross_entropy_with_logits(last, target)
+        grad_last = (torch.sigmoid(last) - target) / target.numel()
+    per_step = torch.full((y_hat.shape[0],), float("nan"), dtype=L.dtype, device=L.device)
+    per_step[-1] = L
+    grad = torch.zeros_like(y_hat)
+    grad[-1] = grad_last
     return L, per_step, grad
 
 
