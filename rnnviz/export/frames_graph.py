@@ -7,9 +7,9 @@ total loss in a window without losses), and a title that fits its panel.
 from __future__ import annotations
 
 import math
-import weakref
 
 from rnnviz.app.colormaps import DIVERGING, SEQUENTIAL
+from rnnviz.app.derived import derived
 from rnnviz.app.panel_model import NONFINITE_RGB as NONFINITE
 from rnnviz.app.panel_model import graph_for_trace, graph_numbers
 from rnnviz.core.graph import row_labels
@@ -37,25 +37,11 @@ def fit_text(text: str, size: float, width: float, bold: bool = False, min_size:
     return text, size2
 
 
-_NUMBERS: dict = {}  # id(trace) → (weak reference, graph_numbers): once per trace, not per GIF frame
-
-
-def _numbers(trace) -> dict:
-    entry = _NUMBERS.get(id(trace))
-    if entry is not None and entry[0]() is trace:
-        return entry[1]
-    for key in [key for key, (ref, _) in _NUMBERS.items() if ref() is None]:
-        del _NUMBERS[key]
-    nums = graph_numbers(trace)
-    _NUMBERS[id(trace)] = (weakref.ref(trace), nums)
-    return nums
-
-
 def _state_colours(trace, b: int, backward: bool):
     """``rgb(kind, k, t)`` of an h or c node of sample ``b``, by the window's rule
     (:func:`rnnviz.app.panel_model.graph_numbers`): mean hₜ / cₜ on the diverging map, or in
     BPTT log10 ‖∂L/∂hₜ‖ / ‖∂L/∂cₜ‖ on the sequential map; NaN/Inf magenta."""
-    nums = _numbers(trace)
+    nums = derived(trace, graph_numbers)  # once per trace (the window may have computed it already)
     div, seq = colormap(DIVERGING), colormap(SEQUENTIAL)
     lo, hi = nums["grad_levels"]
 

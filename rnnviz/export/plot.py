@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnviz.app.colormaps import SEQUENTIAL
 from rnnviz.export.scene import (
     BACKGROUND,
     GRID,
@@ -117,7 +118,7 @@ def placeholder(scene: Scene, box: Box, title: str, message: str) -> None:
 # -- generic panels ------------------------------------------------------------------------
 
 def draw_heatmap(scene: Scene, box: Box, data: np.ndarray, *, title: str = "", xlabel: str = "time step t",
-                 ylabel: str = "unit", cmap: str = "viridis", vmin: float | None = None,
+                 ylabel: str = "unit", cmap: str = SEQUENTIAL, vmin: float | None = None,
                  vmax: float | None = None, colorbar: bool = True, cbar_label: str = "",
                  x_start: int = 1, highlight: int | None = None, row_groups: Sequence[str] = (),
                  bands: Sequence[tuple[float, float, str]] = (), bad: np.ndarray | None = None,

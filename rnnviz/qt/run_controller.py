@@ -22,13 +22,12 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from rnnviz.app import actions
+from rnnviz.app import actions, derived
 from rnnviz.app.actions import RunResult
 from rnnviz.app.state import SessionState
 from rnnviz.core.cells import display_name
 from rnnviz.core.config import ConfigError
 from rnnviz.core.train import Trainer
-from rnnviz.qt import derived
 from rnnviz.qt.errors import report_unexpected
 from rnnviz.qt.workers import Recorder, TrainWorker
 

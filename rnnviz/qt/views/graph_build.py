@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
     QGraphicsSimpleTextItem,
 )
 
+from rnnviz.app.derived import derived, register
 from rnnviz.app.panel_model import graph_numbers
 from rnnviz.core.graph import TOTAL_LOSS, graph_for_trace, row_labels
 from rnnviz.core.graph_text import step_tokens
 from rnnviz.qt import theme
-from rnnviz.qt.derived import derived, register
 from rnnviz.qt.views.graph_paint import (
     arrow_path,
     bus_line,

@@ -28,11 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rnnviz.app.derived import derived
+from rnnviz.app.panel_model import graph_numbers
 from rnnviz.app.panels import get_panel
 from rnnviz.core.graph import graph_for_trace
 from rnnviz.core.graph_text import step_tokens
 from rnnviz.qt import theme
-from rnnviz.qt.derived import derived
 from rnnviz.qt.views.base import TextLine, TraceView
 from rnnviz.qt.views.graph_build import (
     LABEL_PX,
@@ -42,7 +43,6 @@ from rnnviz.qt.views.graph_build import (
     SX,
     SY,
     GraphBuild,
-    graph_numbers,
     graph_shape,
 )
 from rnnviz.qt.views.graph_canvas import GraphCanvas
